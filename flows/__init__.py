@@ -1,0 +1,1 @@
+"""Prefect flows and thin tasks of winnow: orchestration, I/O, logging, artifacts."""

@@ -1,0 +1,124 @@
+"""`winnow` command line: run the flow (more subcommands: serve, report)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_NOTHING_READ, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="winnow",
+        description="Line-first web-text ETL: language and boilerplate per line, "
+        "deduplicated Parquet per document, orchestrated by Prefect.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="run the winnow-etl flow on files or folders",
+        description="Run the winnow-etl flow (embedded Prefect, no server needed). Files already "
+        "loaded into OUTPUT (same source and checksum) are skipped; new documents are deduplicated "
+        "against everything loaded before.",
+    )
+    run.add_argument(
+        "paths", nargs="*", default=["seeds"], help="input files or folders (default: seeds)"
+    )
+    run.add_argument("-o", "--output", default="output", help="output folder (default: output)")
+    run.add_argument(
+        "--fresh", action="store_true", help="delete OUTPUT's datasets and state first"
+    )
+    run.add_argument(
+        "--workers", type=int, default=1, help="batches processed in parallel (default 1)"
+    )
+    run.add_argument(
+        "--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)"
+    )
+    run.add_argument(
+        "--id-field",
+        default=None,
+        help="JSONL field to use as doc_id (default: derived from source and record)",
+    )
+    run.add_argument("--batch-docs", type=int, default=None, help="documents per labelling chunk")
+    run.add_argument(
+        "--lang-engine",
+        choices=["auto", "rs", "py"],
+        default="auto",
+        help="langdetect engine: auto (langdetect-rs if installed), rs, py (identical labels)",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def format_summary(summary: dict) -> str:
+    """A short human summary of a run."""
+    n_lines = summary["n_lines"] or 1
+    langs = ", ".join(f"{c['name']} {c['count']}" for c in summary["lang_counts"][:6]) or "-"
+    errors = ", ".join(f"{c['name']} {c['count']}" for c in summary["error_counts"]) or "none"
+    out = summary["output"]
+    return "\n".join(
+        [
+            f"winnow run {summary['run_id']}",
+            f"  files read      {summary['n_files']} (skipped, already loaded: {summary['n_files_skipped']})",
+            f"  documents       {summary['n_documents']} ({summary['n_documents_kept']} kept)",
+            f"  lines           {summary['n_lines']}",
+            f"  languages       {langs}",
+            f"  boilerplate     {summary['n_boilerplate_lines'] / n_lines:.1%} of lines",
+            f"  duplicates      {summary['n_duplicates']}",
+            f"  errors          {summary['n_errors']} ({errors})",
+            f"  datasets        {out}/{{lines,documents,duplicates,runs,errors}}",
+        ]
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from transforms.config import PipelineConfig
+
+    for p in args.paths:
+        if not Path(p).exists():
+            print(f"winnow: error: input not found: {p}", file=sys.stderr)
+            return EXIT_USAGE
+    if args.workers < 1:
+        print("winnow: error: --workers must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = PipelineConfig(
+            text_field=args.text_field,
+            id_field=args.id_field,
+            lang_engine=args.lang_engine,
+            **({"batch_docs": args.batch_docs} if args.batch_docs else {}),
+        )
+    except ValueError as exc:
+        print(f"winnow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.quiet:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.etl import run_etl
+    from flows.store import OutputLockedError
+
+    try:
+        summary = run_etl(
+            args.paths, args.output, config=config, fresh=args.fresh, workers=args.workers
+        )
+    except OutputLockedError as exc:
+        print(f"winnow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_summary(summary))
+    if summary["n_files"] and not summary["n_documents"]:
+        print("winnow: error: no document could be read from the inputs", file=sys.stderr)
+        return EXIT_NOTHING_READ
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

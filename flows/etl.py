@@ -1,0 +1,405 @@
+"""The `winnow-etl` Prefect flow: extract -> label -> count keys -> flag -> dedup -> load -> commit.
+
+Tasks are thin: each wraps pure calls from `transforms/` with Parquet I/O. Granularity is a
+batch of files (never a line). Intermediate results pass between tasks as Parquet paths
+inside the run's staging folder, which also makes a killed run resumable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from flows import schemas  # noqa: E402
+from flows.artifacts import publish_progress, publish_summary, start_progress  # noqa: E402
+from flows.readers import InputFile, discover_inputs, read_documents  # noqa: E402
+from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
+from transforms.config import PipelineConfig, config_hash  # noqa: E402
+from transforms.dedup import find_exact_duplicates  # noqa: E402
+from transforms.records import Document, ErrorRecord  # noqa: E402
+from transforms.rows import count_keys_per_document, finish_document, label_documents  # noqa: E402
+
+KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
+# Soft cap on the bytes of one batch of files (bounded memory per task).
+BATCH_BYTES = 64 * 1024**2
+
+
+def plan_batches(files: list[InputFile], config: PipelineConfig) -> list[list[InputFile]]:
+    """Group files in input order into batches of at most `batch_files` files / BATCH_BYTES."""
+    batches: list[list[InputFile]] = []
+    current: list[InputFile] = []
+    size = 0
+    for f in files:
+        if current and (len(current) >= config.batch_files or size + f.bytes > BATCH_BYTES):
+            batches.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += f.bytes
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _errors_table(errors: list[ErrorRecord], run_id: str) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{**dataclasses.asdict(e), "run_id": run_id} for e in errors], schema=schemas.ERRORS
+    )
+
+
+@task(task_run_name="extract-{batch_no:05d}", cache_policy=NO_CACHE, retries=0)
+def extract_batch(
+    files: list[InputFile], staging: Path, batch_no: int, config: PipelineConfig, run_id: str
+) -> dict:
+    """Stage A: read one batch of files; lines with keys and raw language labels."""
+    out = staging / "a"
+    done = out / f"b{batch_no:05d}.done.json"
+    if done.exists():  # resumed run: this batch was finished before the kill
+        return json.loads(done.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_labels = out / f".labels-b{batch_no:05d}.tmp"
+    writer = pq.ParquetWriter(tmp_labels, schemas.LABELS, compression="zstd")
+    metas: list[dict] = []
+    errors: list[ErrorRecord] = []
+    key_counts: Counter[int] = Counter()
+    cache: dict = {}
+    n_lines = 0
+    chunk: list[Document] = []
+
+    def flush() -> None:
+        nonlocal n_lines
+        if not chunk:
+            return
+        cols = label_documents(chunk, engine=config.lang_engine, cache=cache)
+        writer.write_table(pa.table(cols, schema=schemas.LABELS))
+        key_counts.update(count_keys_per_document(cols["doc_id"], cols["line_key"]))
+        n_lines += len(cols["doc_id"])
+        chunk.clear()
+
+    for item in files:
+        for rec in read_documents(item, config):
+            if isinstance(rec, ErrorRecord):
+                errors.append(rec)
+                continue
+            metas.append(
+                {
+                    k: getattr(rec, k)
+                    for k in ("doc_id", "source", "record", "encoding", "decode_replaced")
+                }
+            )
+            chunk.append(rec)
+            if len(chunk) >= config.batch_docs:
+                flush()
+    flush()
+    writer.close()
+    os.replace(tmp_labels, out / f"labels-b{batch_no:05d}.parquet")
+    write_parquet(
+        pa.Table.from_pylist(metas, schema=schemas.DOC_META), out / f"docs-b{batch_no:05d}.parquet"
+    )
+    write_parquet(_errors_table(errors, run_id), out / f"errors-b{batch_no:05d}.parquet")
+    keys = pa.table(
+        {"line_key": list(key_counts), "n_docs": list(key_counts.values())},
+        schema=KEY_COUNTS,
+    )
+    write_parquet(keys, out / f"keys-b{batch_no:05d}.parquet")
+    stats = {
+        "batch": batch_no,
+        "files": len(files),
+        "documents": len(metas),
+        "lines": n_lines,
+        "errors": len(errors),
+    }
+    write_json(stats, done)
+    get_run_logger().info(
+        "extract batch %05d: %d files, %d documents, %d lines, %d errors",
+        batch_no,
+        len(files),
+        len(metas),
+        n_lines,
+        len(errors),
+    )
+    return stats
+
+
+@task(task_run_name="count-keys", cache_policy=NO_CACHE)
+def count_keys(store: OutputStore, staging: Path, n_batches: int, run_seq: int) -> Path:
+    """Documents per line key: this run's batches plus every committed run (state)."""
+    parts = [pq.read_table(staging / "a" / f"keys-b{b:05d}.parquet") for b in range(n_batches)]
+    run = (
+        pa.concat_tables([KEY_COUNTS.empty_table(), *parts])
+        .group_by("line_key")
+        .aggregate([("n_docs", "sum")])
+    )
+    run = run.rename_columns(["line_key", "n_docs"])
+    write_parquet(run, store.final_path(staging, f"_state/key_counts/part-{run_seq:05d}.parquet"))
+    prior = read_table(store.state("key_counts"))
+    if prior.num_rows:
+        prior = prior.filter(pc.is_in(prior["line_key"], value_set=run["line_key"]))
+        run = pa.concat_tables([run, prior]).group_by("line_key").aggregate([("n_docs", "sum")])
+        run = run.rename_columns(["line_key", "n_docs"])
+    return write_parquet(run, staging / "key_counts.parquet")
+
+
+@task(task_run_name="flag-{batch_no:05d}", cache_policy=NO_CACHE)
+def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> dict:
+    """Stage B: boilerplate flags, final language and the document rows of one batch."""
+    labels = pq.read_table(staging / "a" / f"labels-b{batch_no:05d}.parquet").to_pandas()
+    metas = pq.read_table(staging / "a" / f"docs-b{batch_no:05d}.parquet").to_pylist()
+    counts = pq.read_table(key_counts).to_pandas().set_index("line_key")["n_docs"]
+    labels["key_doc_count"] = labels["line_key"].map(counts).fillna(0).astype("int32")
+    labels.loc[labels["line_key"] == 0, "key_doc_count"] = 0
+    extra: dict[str, list] = {}
+    docs = []
+    by_doc = {doc_id: idx for doc_id, idx in labels.groupby("doc_id", sort=False).indices.items()}
+    for meta in metas:
+        idx = by_doc[meta["doc_id"]]
+        part = labels.iloc[idx]
+        line_cols, doc_row = finish_document(
+            part["text"].tolist(),
+            part["line_key"].tolist(),
+            part["lang_raw"].tolist(),
+            part["key_doc_count"].tolist(),
+        )
+        for name, values in line_cols.items():
+            extra.setdefault(name, []).extend(values)
+        doc_row["lang_mix"] = [{"lang": k, "share": v} for k, v in doc_row["lang_mix"].items()]
+        docs.append({**meta, **doc_row})
+    order = [i for meta in metas for i in by_doc[meta["doc_id"]]]
+    lines = labels.iloc[order].reset_index(drop=True)
+    for name, values in extra.items():
+        lines[name] = values
+    table = pa.Table.from_pandas(
+        lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False
+    )
+    final = staging / "final"
+    write_parquet(table, final / "lines" / f"part-{run_seq:05d}-{batch_no:05d}.parquet")
+    write_parquet(
+        pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED),
+        staging / "b" / f"docs-b{batch_no:05d}.parquet",
+    )
+    n_bp = int(sum(extra.get("is_boilerplate", [])))
+    reasons = Counter(r for rs in extra.get("boilerplate_reasons", []) for r in rs)
+    langs = Counter(d["lang"] for d in docs)
+    get_run_logger().info(
+        "flag batch %05d: %d documents, %d lines, %d boilerplate",
+        batch_no,
+        len(docs),
+        len(lines),
+        n_bp,
+    )
+    return {"boilerplate_lines": n_bp, "reasons": dict(reasons), "doc_langs": dict(langs)}
+
+
+@task(task_run_name="dedup", cache_policy=NO_CACHE)
+def dedup_documents(
+    store: OutputStore, staging: Path, n_batches: int, run_seq: int, run_id: str
+) -> Path:
+    """Exact duplicates by content hash against this run and every committed run."""
+    parts = [
+        pq.read_table(staging / "b" / f"docs-b{b:05d}.parquet", columns=["doc_id", "content_hash"])
+        for b in range(n_batches)
+    ]
+    empty = pa.table(
+        {"doc_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())}
+    )
+    docs = pa.concat_tables([empty, *parts])
+    prior = read_table(store.state("hashes"))
+    seen = (
+        dict(zip(prior["content_hash"].to_pylist(), prior["kept_doc_id"].to_pylist(), strict=True))
+        if prior.num_rows
+        else {}
+    )
+    dups, kept = find_exact_duplicates(
+        zip(docs["doc_id"].to_pylist(), docs["content_hash"].to_pylist(), strict=True), seen=seen
+    )
+    new_hashes = {h: d for h, d in kept.items() if h not in seen}
+    write_parquet(
+        pa.table(
+            {"content_hash": list(new_hashes), "kept_doc_id": list(new_hashes.values())},
+            schema=pa.schema([("content_hash", pa.string()), ("kept_doc_id", pa.string())]),
+        ),
+        store.final_path(staging, f"_state/hashes/part-{run_seq:05d}.parquet"),
+    )
+    table = pa.Table.from_pylist(
+        [{**dataclasses.asdict(d), "run_id": run_id} for d in dups], schema=schemas.DUPLICATES
+    )
+    return write_parquet(table, staging / "final" / "duplicates" / f"part-{run_seq:05d}.parquet")
+
+
+@task(task_run_name="load-{batch_no:05d}", cache_policy=NO_CACHE)
+def load_batch(staging: Path, batch_no: int, run_seq: int, duplicates: Path) -> int:
+    """Write the batch's unique documents into `documents/lang=<xx>/` (hive partitions)."""
+    docs = pq.read_table(staging / "b" / f"docs-b{batch_no:05d}.parquet")
+    dup_ids = pq.read_table(duplicates, columns=["doc_id"])["doc_id"]
+    docs = docs.filter(pc.invert(pc.is_in(docs["doc_id"], value_set=dup_ids)))
+    for lang in sorted(set(docs["lang"].to_pylist())):
+        part = docs.filter(pc.equal(docs["lang"], lang)).select(schemas.DOCUMENTS.names)
+        path = (
+            staging
+            / "final"
+            / "documents"
+            / f"lang={lang}"
+            / f"part-{run_seq:05d}-{batch_no:05d}.parquet"
+        )
+        write_parquet(part.cast(schemas.DOCUMENTS), path)
+    return docs.num_rows
+
+
+def _run_id(run_seq: int, cfg_hash: str, files: list[InputFile]) -> str:
+    """Deterministic id: same output history, config and inputs give the same run id."""
+    blob = json.dumps([cfg_hash, [(f.source, f.checksum) for f in files]]).encode()
+    return f"{run_seq:05d}-{hashlib.sha256(blob).hexdigest()[:12]}"
+
+
+def _counts(counter: Counter) -> list[dict]:
+    return [
+        {"name": k, "count": int(v)}
+        for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+@flow(name="winnow-etl", flow_run_name="winnow-etl-{output}", validate_parameters=False)
+def etl_flow(
+    inputs: list[str],
+    output: str = "output",
+    config: PipelineConfig | None = None,
+    fresh: bool = False,
+    workers: int = 1,
+) -> dict:
+    """Run winnow on files/folders into OUTPUT; returns the run summary (also in `runs/`)."""
+    config = config or PipelineConfig()
+    logger = get_run_logger()
+    started = datetime.now(UTC)
+    store = OutputStore(output)
+    with RunLock(store.root):
+        if fresh:
+            store.reset()
+        files, discovery_errors = discover_inputs(inputs)
+        loaded = read_table(store.state("inputs"))
+        done_keys = (
+            set(zip(loaded["source"].to_pylist(), loaded["checksum"].to_pylist(), strict=True))
+            if loaded.num_rows
+            else set()
+        )
+        new = [f for f in files if (f.source, f.checksum) not in done_keys]
+        cfg_hash = config_hash(config)
+        run_seq = store.committed_runs() + 1
+        run_id = _run_id(run_seq, cfg_hash, new)
+        store.recover(keep=[run_id])
+        staging = store.staging(run_id)
+        batches = plan_batches(new, config)
+        logger.info(
+            "run %s: %d input files, %d new, %d batches", run_id, len(files), len(new), len(batches)
+        )
+
+        progress = start_progress(len(batches))
+        futures = [
+            extract_batch.submit(b, staging, i, config, run_id) for i, b in enumerate(batches)
+        ]
+        extracted = []
+        for i, fut in enumerate(futures):
+            extracted.append(fut.result())
+            publish_progress(progress, (i + 1) / max(len(batches), 1) * 50)
+        key_counts = count_keys(store, staging, len(batches), run_seq)
+        futures = [flag_batch.submit(staging, i, run_seq, key_counts) for i in range(len(batches))]
+        flagged = []
+        for i, fut in enumerate(futures):
+            flagged.append(fut.result())
+            publish_progress(progress, 50 + (i + 1) / max(len(batches), 1) * 40)
+        duplicates = dedup_documents(store, staging, len(batches), run_seq, run_id)
+        kept = sum(
+            f.result()
+            for f in [
+                load_batch.submit(staging, i, run_seq, duplicates) for i in range(len(batches))
+            ]
+        )
+
+        errors = list(discovery_errors)
+        error_tables = [_errors_table(errors, run_id)] + [
+            pq.read_table(staging / "a" / f"errors-b{i:05d}.parquet") for i in range(len(batches))
+        ]
+        error_table = pa.concat_tables(error_tables)
+        write_parquet(error_table, staging / "final" / "errors" / f"part-{run_seq:05d}.parquet")
+        write_parquet(
+            pa.Table.from_pylist([dataclasses.asdict(f) for f in new], schema=schemas.INPUTS),
+            store.final_path(staging, f"_state/inputs/part-{run_seq:05d}.parquet"),
+        )
+        reasons: Counter = Counter()
+        langs: Counter = Counter()
+        for f in flagged:
+            reasons.update(f["reasons"])
+            langs.update(f["doc_langs"])
+        n_dups = pq.read_metadata(duplicates).num_rows
+        summary = {
+            "run_id": run_id,
+            "run_seq": run_seq,
+            "started_at": started,
+            "ended_at": datetime.now(UTC),
+            "config_hash": cfg_hash,
+            "config": json.dumps(dataclasses.asdict(config), sort_keys=True),
+            "inputs": [dataclasses.asdict(f) for f in new],
+            "n_files": len(new),
+            "n_files_skipped": len(files) - len(new),
+            "n_documents": sum(e["documents"] for e in extracted),
+            "n_documents_kept": kept,
+            "n_lines": sum(e["lines"] for e in extracted),
+            "n_boilerplate_lines": sum(f["boilerplate_lines"] for f in flagged),
+            "n_duplicates": n_dups,
+            "n_errors": error_table.num_rows,
+            "reason_counts": _counts(reasons),
+            "lang_counts": _counts(langs),
+            "error_counts": _counts(Counter(error_table["reason"].to_pylist())),
+        }
+        write_parquet(
+            pa.Table.from_pylist([summary], schema=schemas.RUNS),
+            staging / "final" / "runs" / f"part-{run_seq:05d}.parquet",
+        )
+        store.commit(run_id)
+        publish_progress(progress, 100)
+        summary["output"] = str(store.root.resolve())
+        publish_summary(summary)
+        logger.info(
+            "run %s committed: %d documents (%d kept), %d lines, %d duplicates, %d errors",
+            run_id,
+            summary["n_documents"],
+            kept,
+            summary["n_lines"],
+            n_dups,
+            summary["n_errors"],
+        )
+        return summary
+
+
+def run_etl(
+    inputs: list[str],
+    output: str,
+    *,
+    config: PipelineConfig | None = None,
+    fresh: bool = False,
+    workers: int = 1,
+) -> dict:
+    """Run the flow with a task runner of `workers` threads (the CLI's entry point)."""
+    runner = ThreadPoolTaskRunner(max_workers=max(1, workers))
+    return etl_flow.with_options(task_runner=runner)(
+        inputs=inputs, output=output, config=config, fresh=fresh, workers=workers
+    )
+
+
+def read_dataset(output: str | Path, name: str) -> pd.DataFrame:
+    """Convenience for analysis: one dataset of an output folder as a DataFrame."""
+    return pd.read_parquet(Path(output) / name)

@@ -1,0 +1,180 @@
+"""Output folder: dataset layout, atomic Parquet writes, the run lock, commit and state.
+
+Layout of OUTPUT/ (folders starting with `_` or `.` are invisible to Parquet readers):
+
+    lines/part-<run>-<batch>.parquet          documents/lang=<xx>/part-<run>-<batch>.parquet
+    duplicates/part-<run>.parquet             errors/part-<run>.parquet
+    runs/part-<run>.parquet                   (written last: the run's commit manifest)
+    _state/<table>/part-<run>.parquet         dedup and resume state, append-only per run
+    _staging/<run_id>/                        a run in progress; invisible until commit
+    .lock                                     held by the run writing here
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DATASETS = ("lines", "documents", "duplicates", "errors", "runs")
+STATE = "_state"
+STAGING = "_staging"
+COMMIT_FILE = "COMMIT.json"
+
+
+class OutputLockedError(RuntimeError):
+    """Another run holds the output folder."""
+
+
+def write_parquet(table: pa.Table, path: Path) -> Path:
+    """Write a zstd Parquet file atomically (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    _fsync(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(obj: object, path: Path) -> Path:
+    """Write JSON atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    _fsync(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_table(path: Path, schema: pa.Schema | None = None) -> pa.Table:
+    """All Parquet files under a folder (sorted, hidden files skipped) as one table."""
+    files = sorted(
+        p
+        for p in path.rglob("*.parquet")
+        if not any(s.startswith((".", "_")) for s in p.relative_to(path).parts)
+    )
+    if not files:
+        return schema.empty_table() if schema is not None else pa.table({})
+    return pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
+
+
+class RunLock:
+    """An exclusive, non-blocking lock on OUTPUT/.lock (released when the process dies)."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / ".lock"
+        self.fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise OutputLockedError(
+                f"another winnow run (pid {holder}) is writing to {self.path.parent}; "
+                "wait for it to finish or use another --output"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+class OutputStore:
+    """Paths and the commit protocol of one output folder."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def staging(self, run_id: str) -> Path:
+        return self.root / STAGING / run_id
+
+    def final(self, run_id: str) -> Path:
+        """Where a run writes files that become visible at commit (mirrors the root)."""
+        return self.staging(run_id) / "final"
+
+    def final_path(self, staging: Path, rel: str) -> Path:
+        """Path of a staged file that lands at OUTPUT/rel when the run commits."""
+        return staging / "final" / rel
+
+    def state(self, table: str) -> Path:
+        return self.root / STATE / table
+
+    def committed_runs(self) -> int:
+        runs = self.root / "runs"
+        return len(list(runs.glob("part-*.parquet"))) if runs.exists() else 0
+
+    def commit(self, run_id: str) -> list[str]:
+        """Make a staged run visible: journal the moves, then rename each file into place.
+
+        The `runs` manifest moves last. Re-entrant: a crash in the middle is finished by
+        `recover()` on the next start, so a run is either invisible or complete.
+        """
+        final = self.final(run_id)
+        rels = sorted(p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_file())
+        rels.sort(key=lambda r: r.startswith("runs/"))  # manifest last
+        write_json({"run_id": run_id, "files": rels}, self.staging(run_id) / COMMIT_FILE)
+        return self._apply(run_id)
+
+    def _apply(self, run_id: str) -> list[str]:
+        staging = self.staging(run_id)
+        rels = json.loads((staging / COMMIT_FILE).read_text())["files"]
+        for rel in rels:
+            src, dst = staging / "final" / rel, self.root / rel
+            if src.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+        _fsync_dir(self.root)
+        shutil.rmtree(staging, ignore_errors=True)
+        return rels
+
+    def recover(self, keep: Iterable[str] = ()) -> list[str]:
+        """Finish journalled commits; drop staging of other runs except `keep` (resume)."""
+        done = []
+        root = self.root / STAGING
+        if not root.exists():
+            return done
+        keep = set(keep)
+        for staging in sorted(root.iterdir()):
+            if (staging / COMMIT_FILE).exists():
+                self._apply(staging.name)
+                done.append(staging.name)
+            elif staging.name not in keep:
+                shutil.rmtree(staging, ignore_errors=True)
+        return done
+
+    def reset(self) -> None:
+        """Delete every dataset and all state (`--fresh`)."""
+        for name in (*DATASETS, STATE, STAGING):
+            shutil.rmtree(self.root / name, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,42 @@
+import pytest
+
+from transforms.lines import line_key, normalize_line, split_lines
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Allerede abonnent ? Logg på", "Allerede abonnent? Logg på"),
+        ("Page 1 of 12", "Page 2 of 13"),
+        ("HELLO   World!!", "hello world"),
+        ("ﬁne", "fine"),  # NFKC ligature
+        ("Straße", "STRASSE"),  # casefold
+    ],
+)
+def test_line_key_ignores_spacing_punctuation_case_and_digits(a, b):
+    assert line_key(a) == line_key(b)
+
+
+@pytest.mark.parametrize("a, b", [("Logg på", "Logg ut"), ("abc", "abd"), ("a b", "ab")])
+def test_line_key_separates_different_words(a, b):
+    assert line_key(a) != line_key(b)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "---", "!!! ???"])
+def test_lines_without_word_characters_have_key_zero(text):
+    assert line_key(text) == 0
+    assert normalize_line(text) == ""
+
+
+def test_split_lines_keeps_offsets_and_empty_lines():
+    text = "first\n\nthird line\n"
+    lines = split_lines(text)
+    assert [ln.text for ln in lines] == ["first", "", "third line", ""]
+    assert [ln.line_no for ln in lines] == [0, 1, 2, 3]
+    for ln in lines:
+        assert text[ln.start : ln.end] == ln.text
+
+
+def test_sample_page_paywall_lines_share_a_key(sample_lines):
+    assert line_key(sample_lines[8]) == line_key(sample_lines[11])
+    assert sample_lines[8] != sample_lines[11]

@@ -1,0 +1,56 @@
+"""Lines stage: split a document into lines with offsets; normalize; hash to a key."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import xxhash
+
+_DIGITS = re.compile(r"\d")
+# Everything that is not a letter, a mark or a digit (after digits became 0) is a separator.
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a document: 0-based number, character offsets, text (no newline)."""
+
+    line_no: int
+    start: int
+    end: int
+    text: str
+
+
+def split_lines(text: str) -> list[Line]:
+    """Split on "\\n" with character offsets; every line is kept, empty ones too.
+
+    >>> [(ln.line_no, ln.start, ln.text) for ln in split_lines("ab\\ncd")]
+    [(0, 0, 'ab'), (1, 3, 'cd')]
+    """
+    lines = []
+    start = 0
+    for no, part in enumerate(text.split("\n")):
+        lines.append(Line(no, start, start + len(part), part))
+        start += len(part) + 1
+    return lines
+
+
+def normalize_line(text: str) -> str:
+    """NFKC, casefold, digits to 0, punctuation and whitespace collapsed to one space.
+
+    >>> normalize_line("Allerede abonnent ? Logg på") == normalize_line("Allerede abonnent? Logg på")
+    True
+    >>> normalize_line("Page 12 of 30")
+    'page 00 of 00'
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _DIGITS.sub("0", text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def line_key(text: str) -> int:
+    """Unsigned 64-bit xxh3 hash of the normalized line (0 for lines with no word characters)."""
+    norm = normalize_line(text)
+    return xxhash.xxh3_64_intdigest(norm.encode()) if norm else 0

@@ -1,0 +1,91 @@
+"""Assemble the per-line and per-document rows from the stage functions (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from transforms.boilerplate import flag_lines
+from transforms.dedup import content_hash
+from transforms.documents import content_text
+from transforms.language import LangResult, detect_lines, document_language, language_mix
+from transforms.lines import line_key, split_lines
+from transforms.records import Document
+
+LABEL_COLUMNS = ("doc_id", "line_no", "start", "end", "text", "line_key", "lang_raw", "lang_score")
+
+
+def label_documents(
+    docs: Sequence[Document], *, engine: str = "auto", cache: dict[int, LangResult] | None = None
+) -> dict[str, list]:
+    """Stage A: every line of every document with its key and raw language label."""
+    cols: dict[str, list] = {name: [] for name in LABEL_COLUMNS}
+    for doc in docs:
+        lines = split_lines(doc.text)
+        texts = [ln.text for ln in lines]
+        keys = [line_key(t) for t in texts]
+        labels = detect_lines(texts, keys, engine=engine, cache=cache)
+        for ln, key, lab in zip(lines, keys, labels, strict=True):
+            cols["doc_id"].append(doc.doc_id)
+            cols["line_no"].append(ln.line_no)
+            cols["start"].append(ln.start)
+            cols["end"].append(ln.end)
+            cols["text"].append(ln.text)
+            cols["line_key"].append(key)
+            cols["lang_raw"].append(lab.lang)
+            cols["lang_score"].append(lab.score)
+    return cols
+
+
+def dup_in_doc(keys: Sequence[int]) -> list[bool]:
+    """True when an earlier line of the same document has the same (non-empty) key.
+
+    >>> dup_in_doc([5, 7, 5, 0, 0])
+    [False, False, True, False, False]
+    """
+    seen: set[int] = set()
+    out = []
+    for k in keys:
+        out.append(bool(k) and k in seen)
+        seen.add(k)
+    return out
+
+
+def finish_document(
+    texts: Sequence[str],
+    keys: Sequence[int],
+    langs_raw: Sequence[str],
+    key_doc_counts: Sequence[int],
+) -> tuple[dict[str, list], dict[str, object]]:
+    """Stage B for one document: line flags and final language, then the document row."""
+    reasons = flag_lines(texts, keys, key_doc_counts)
+    is_bp = [bool(r) for r in reasons]
+    weights = [len(t.strip()) for t in texts]
+    content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
+    doc_lang = document_language(langs_raw, content_w)
+    langs = list(langs_raw)
+    text = content_text(texts, is_bp)
+    line_cols = {
+        "lang": langs,
+        "is_boilerplate": is_bp,
+        "boilerplate_reasons": [list(r) for r in reasons],
+        "dup_in_doc": dup_in_doc(keys),
+        "key_doc_count": list(key_doc_counts),
+    }
+    doc_row = {
+        "lang": doc_lang,
+        "lang_mix": language_mix(langs, weights),
+        "text": text,
+        "n_lines": len(texts),
+        "n_content_lines": len(texts) - sum(is_bp),
+        "content_hash": content_hash(text),
+    }
+    return line_cols, doc_row
+
+
+def count_keys_per_document(doc_ids: Sequence[str], keys: Sequence[int]) -> Mapping[int, int]:
+    """How many distinct documents contain each non-empty key."""
+    counts: dict[int, int] = {}
+    for pair in set(zip(doc_ids, keys, strict=True)):
+        if pair[1]:
+            counts[pair[1]] = counts.get(pair[1], 0) + 1
+    return counts
