@@ -229,6 +229,8 @@ STRONG_REASONS = frozenset(
 )
 # Reason codes that only stand when the context is boilerplate too.
 WEAK_REASONS = frozenset(["too_few_words", "no_terminal_punct", "unpunctuated_run"])
+# Every code flag_lines can emit (README's glossary documents each one).
+REASON_CODES = STRONG_REASONS | WEAK_REASONS | {"empty_line", "context_boilerplate"}
 # Signals that can be switched off (for ablation in benchmarks/eval_boilerplate.py).
 RULES = frozenset(
     [
@@ -380,11 +382,12 @@ def context_classes(evidence: Sequence[bool | None]) -> list[bool]:
     """jusText-style context: each line's class from its nearest evidence on both sides.
 
     `evidence` is True (boilerplate), False (content) or None (unsure); the document edges
-    count as boilerplate. A line is boilerplate when the nearest evidence on both sides is
-    boilerplate; otherwise it keeps its own evidence (unsure lines become content).
+    count as boilerplate. A line is boilerplate when it is boilerplate evidence or when the
+    nearest evidence on both sides is boilerplate (an unsure line, or a content line
+    isolated among boilerplate); otherwise it is content.
 
-    >>> context_classes([False, None, True, False, True, None])
-    [False, False, True, True, True, True]
+    >>> context_classes([False, None, True, False, True, None, None, False])
+    [True, False, True, True, True, False, False, True]
     """
     n = len(evidence)
     before = [True] * n
@@ -417,6 +420,8 @@ def flag_lines(
     """
     if not rules <= RULES:
         raise ValueError(f"unknown rules: {sorted(rules - RULES)}")
+    if min_template_docs < 1:
+        raise ValueError("min_template_docs must be >= 1")
     n = len(texts)
     if not (len(keys) == len(key_doc_counts) == n):
         raise ValueError("texts, keys and key_doc_counts must have the same length")
