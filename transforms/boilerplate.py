@@ -192,12 +192,28 @@ _WHOLE_LINE = (
     r"loading(\.\.\.)?|advertisement|annonse|annons|anzeige|publicité|publicidad|"
     r"advertentie|pubblicità|publicidade|sponsored"
 )
-_LEXICON_RE = re.compile(
-    "|".join(
-        f"(?P<{code}>{'|'.join(f'(?:{p})' for p in pats)})" for code, pats in _LEXICON.items()
-    ),
-    re.IGNORECASE,
-)
+
+
+def _compile_lexicon(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    """Up to three regexes per category (line-start, word-bounded, plain) for lowercased text.
+
+    Python's re scans fast for one literal-led alternation but slowly for an alternation
+    whose branches each start with an anchor, so anchors are factored out.
+    """
+    start = [p[1:] for p in patterns if p.startswith("^")]
+    word = [p[2:] for p in patterns if p.startswith(r"\b")]
+    plain = [p for p in patterns if not p.startswith(("^", r"\b"))]
+    out = []
+    if start:
+        out.append(re.compile("^(?:" + "|".join(start) + ")"))
+    if word:
+        out.append(re.compile(r"\b(?:" + "|".join(word) + ")"))
+    if plain:
+        out.append(re.compile("|".join(plain)))
+    return tuple(out)
+
+
+_LEXICON_RES = {code: _compile_lexicon(pats) for code, pats in _LEXICON.items()}
 _WHOLE_LINE_RE = re.compile(rf"(?:{_WHOLE_LINE})\W*", re.IGNORECASE)
 # Menus written as one line: "Home | News | Sport".
 NAV_SEPARATORS = re.compile(r"(\s[|•·»/>]\s.*){2,}")
@@ -272,8 +288,10 @@ def lexicon_reasons(text: str, *, max_words: int = LEXICON_MAX_WORDS) -> tuple[s
         return ()
     if _WHOLE_LINE_RE.fullmatch(s):
         return ("lexicon_navigation",)
-    found = {m.lastgroup for m in _LEXICON_RE.finditer(s)}
-    return tuple(code for code in _LEXICON if code in found)
+    low = s.lower()
+    return tuple(
+        code for code, regexes in _LEXICON_RES.items() if any(rx.search(low) for rx in regexes)
+    )
 
 
 def repeated_in_doc(keys: Sequence[int]) -> list[bool]:
