@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from transforms.boilerplate import RULES, flag_lines  # noqa: E402
 from transforms.lines import line_key  # noqa: E402
+from transforms.quality import quality_signals  # noqa: E402
 
 _REL = Path("shared") / "eval" / "boilerplate" / "dev.jsonl.gz"
 # `../shared/...` next to the repo (or next to the folder of worktrees).
@@ -206,12 +207,26 @@ def main(argv: list[str] | None = None) -> int:
                 for t in p["lines"]:
                     line_key(t)
 
+        contents = []
+        for p, ks, kdc in zip(pages, keys, kdcs, strict=True):
+            reasons = flag_lines(p["lines"], ks, kdc)
+            contents.append("\n".join(t for t, r in zip(p["lines"], reasons, strict=True) if not r))
+
+        def run_quality() -> None:
+            for text in contents:
+                quality_signals(text)
+
         flags_lps = throughput(pages, run_flags)
         keys_lps = throughput(pages, run_keys)
+        quality_lps = throughput(pages, run_quality)
         print("\n| step | lines/s | ratio vs line_key |")
         print("|---|---:|---:|")
         print(f"| line_key (reference) | {keys_lps:,.0f} | 1.00 |")
         print(f"| flag_lines | {flags_lps:,.0f} | {flags_lps / keys_lps:.2f} |")
+        print(
+            f"| quality_signals (page lines; content text) | {quality_lps:,.0f} "
+            f"| {quality_lps / keys_lps:.2f} |"
+        )
     return 0
 
 

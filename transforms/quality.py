@@ -100,21 +100,54 @@ def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
     return n, chars
 
 
-def _ngrams(words: Sequence[str], n: int) -> list[str]:
-    return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+def _encode(words: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Word ids, and each id's character length (n-grams as int tuples hash faster)."""
+    ids: dict[str, int] = {}
+    seq = [ids.setdefault(w, len(ids)) for w in words]
+    lens = [0] * len(ids)
+    for w, i in ids.items():
+        lens[i] = len(w)
+    return seq, lens
+
+
+def _gram_len(gram: tuple[int, ...], lens: Sequence[int]) -> int:
+    """Characters of the n-gram joined with single spaces (tokens contain no spaces)."""
+    return sum(lens[i] for i in gram) + len(gram) - 1
+
+
+def _top_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
+    if len(seq) < n:
+        return 0
+    gram, count = Counter(zip(*(seq[k:] for k in range(n)), strict=False)).most_common(1)[0]
+    return _gram_len(gram, lens) * count
+
+
+def _dup_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
+    grams = list(zip(*(seq[k:] for k in range(n)), strict=False))
+    if len(set(grams)) == len(grams):  # no repeat at all: skip the walk (most documents)
+        return 0
+    seen: set[tuple[int, ...]] = set()
+    chars, i = 0, 0
+    while i < len(grams):
+        gram = grams[i]
+        if gram in seen:
+            chars += _gram_len(gram, lens)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return chars
 
 
 def top_ngram_chars(words: Sequence[str], n: int) -> int:
     """Characters of the most frequent word n-gram times its count (Gopher "top n-gram").
 
+    The n-gram is its words joined by single spaces (DataTrove find_top_duplicate).
+
     >>> top_ngram_chars("a b a b a b".split(), 2)
     9
     """
-    grams = _ngrams(words, n)
-    if not grams:
-        return 0
-    gram, count = Counter(grams).most_common(1)[0]
-    return len(gram) * count
+    return _top_chars(*_encode(words), n)
 
 
 def dup_ngram_chars(words: Sequence[str], n: int) -> int:
@@ -125,18 +158,7 @@ def dup_ngram_chars(words: Sequence[str], n: int) -> int:
     >>> dup_ngram_chars("x y z x y z".split(), 3)
     5
     """
-    grams = _ngrams(words, n)
-    seen: set[str] = set()
-    chars, i = 0, 0
-    while i < len(grams):
-        gram = grams[i]
-        if gram in seen:
-            chars += len(gram)
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
-    return chars
+    return _dup_chars(*_encode(words), n)
 
 
 def gopher_quality(text: str) -> dict[str, float | int | None]:
@@ -194,11 +216,11 @@ def gopher_repetition(text: str) -> dict[str, float | None]:
         "gopher_dup_line_frac": _ratio(n_dup, len(lines)),
         "gopher_dup_line_char_frac": _ratio(dup_chars, n_chars),
     }
-    words = tokenize_words(text)
+    seq, lens = _encode(tokenize_words(text))
     for n, _ in GOPHER_TOP_NGRAMS:
-        out[f"gopher_top_{n}gram_char_frac"] = _ratio(top_ngram_chars(words, n), n_chars)
+        out[f"gopher_top_{n}gram_char_frac"] = _ratio(_top_chars(seq, lens, n), n_chars)
     for n, _ in GOPHER_DUP_NGRAMS:
-        out[f"gopher_dup_{n}gram_char_frac"] = _ratio(dup_ngram_chars(words, n), n_chars)
+        out[f"gopher_dup_{n}gram_char_frac"] = _ratio(_dup_chars(seq, lens, n), n_chars)
     return out
 
 

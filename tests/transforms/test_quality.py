@@ -1,4 +1,6 @@
 import math
+import random
+from collections import Counter
 
 import pytest
 
@@ -98,3 +100,33 @@ def test_symbols_only_text_has_null_word_ratios():
     assert q["gopher_words"] == 0
     assert q["gopher_mean_word_length"] is None
     assert q["fineweb_line_punct_ratio"] == 1.0  # the line ends in "?"
+
+
+def _reference_top(words, n):  # DataTrove's string version
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return 0
+    gram, count = Counter(grams).most_common(1)[0]
+    return len(gram) * count
+
+
+def _reference_dup(words, n):
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    seen, chars, i = set(), 0, 0
+    while i < len(grams):
+        if grams[i] in seen:
+            chars += len(grams[i])
+            i += n
+        else:
+            seen.add(grams[i])
+            i += 1
+    return chars
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [2, 3, 5, 10])
+def test_ngram_chars_match_the_string_reference(seed, n):
+    rng = random.Random(seed)
+    words = [rng.choice(["a", "bb", "ccc", "the", ".", "x1"]) for _ in range(200)]
+    assert top_ngram_chars(words, n) == _reference_top(words, n)
+    assert dup_ngram_chars(words, n) == _reference_dup(words, n)
