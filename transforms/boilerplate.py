@@ -243,6 +243,10 @@ STRONG_REASONS = frozenset(
         "date_line",
     ]
 )
+# Strong codes about a line's shape or frequency rather than its wording: they count against
+# a main block, but inside the main block they do not flag a line (table cells, prices and
+# repeated specs in a product page; a site's standard heading inside the article).
+STRUCTURAL_REASONS = frozenset(["repeated_in_doc", "template_line", "no_letters"])
 # Reason codes that only stand when the context is boilerplate too.
 WEAK_REASONS = frozenset(["too_few_words", "no_terminal_punct", "unpunctuated_run"])
 # Every code flag_lines can emit (README's glossary documents each one).
@@ -485,7 +489,9 @@ def flag_lines(
         in_block = [not c for c in context]
     out: list[tuple[str, ...]] = []
     for i, (strong, weak, ev) in enumerate(zip(strong_all, weak_all, evidence, strict=True)):
-        if strong:
+        if strong and in_block[i] and "main_block" in rules and set(strong) <= STRUCTURAL_REASONS:
+            out.append(())
+        elif strong:
             out.append(strong + weak)
         elif ev is False:  # content evidence: boilerplate only when isolated outside the block
             isolated = "isolated_sentence" in rules and not in_block[i] and context[i]
