@@ -77,6 +77,9 @@ def test_terminal_punct(text, punct):
         ("Leave a comment", "lexicon_comment"),
         ("Facebook", "lexicon_navigation"),
         ("Skip to content", "lexicon_navigation"),
+        ("Følg oss på Facebook", "lexicon_share"),
+        ("Nächster Artikel", "lexicon_read_more"),
+        ("Previous post: How to bake bread", "lexicon_read_more"),
     ],
 )
 def test_lexicon_matches_prompts_in_many_languages(text, code):
