@@ -1,21 +1,23 @@
-"""Boilerplate stage: reason codes per line, then jusText-style context smoothing.
+"""Boilerplate stage: reason codes per line, then context from the page's main block.
 
 `is_boilerplate = bool(reasons)`. Every rule returns a reason code; nothing is dropped here.
 
 Each line first gets its own evidence:
 
 - *strong* reasons (lexicon phrase, one-line menu, template line seen in many documents,
-  repeat inside the document, no letters, a date/byline line) flag it whatever its
-  neighbours say;
+  repeat inside the document, no letters, a date/byline line) are boilerplate evidence;
+  the structural ones (STRUCTURAL_REASONS) do not flag a line inside the main block;
 - *weak* reasons (too few words, no terminal punctuation, inside a run of unpunctuated
-  lines) say "looks like a list item or a heading": the line keeps them only when its
-  context is boilerplate too;
-- a long, punctuated, stop-word-rich line with no reason is *content* evidence.
+  lines, a short repeat) say "looks like a list item or a heading": the line keeps them
+  only outside the main block;
+- a long punctuated line with no strong reason is *content* evidence.
 
-Then, as in jusText (Pomikalek 2011, sec. 3.2), short or unsure lines take the class of the
-nearest evidence before and after them (the document edges count as boilerplate): a
-headline inside an article stays content, a sentence inside a teaser list becomes
-`context_boilerplate`.
+Context (jusText-style, Pomikalek 2011, sec. 3.2, with a main block after Finn et al.
+2001's Body Text Extraction): the main block is the span with the largest sum of line
+scores, grown over adjacent sentence-like lines and the headline right above it. Inside
+it, unsure lines are content (a headline or a list inside the article); outside it they
+are `context_boilerplate`, as is a sentence isolated between boilerplate lines (a teaser
+inside a "more stories" list).
 """
 
 from __future__ import annotations
@@ -489,7 +491,9 @@ def flag_lines(
                 strong = (*strong, "repeated_in_doc")
             else:
                 weak = (*weak, "repeated_in_doc")
-        if templ[i]:
+        # A long punctuated line shared by many documents is a syndicated copy (dedup's
+        # business), not a site template.
+        if templ[i] and not good:
             strong = (*strong, "template_line")
         if runs[i]:
             weak = (*weak, "unpunctuated_run")
@@ -504,6 +508,13 @@ def flag_lines(
             0.0 if ev is None else BOILERPLATE_SCORE if ev else CONTENT_SCORE for ev in evidence
         ]
         start, end = main_block(scores)
+        if end > start:  # grow over adjacent sentence-like lines (punctuated, >= 3 words)
+            while start > 0 and evidence[start - 1] is None and not weak_all[start - 1]:
+                start -= 1
+            while end < n and evidence[end] is None and not weak_all[end]:
+                end += 1
+            if start > 0 and evidence[start - 1] is None:  # the article's headline
+                start -= 1
         in_block = [start <= i < end for i in range(n)]
     else:
         in_block = [not c for c in context]

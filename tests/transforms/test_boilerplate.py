@@ -270,3 +270,26 @@ def test_structural_codes_do_not_flag_lines_inside_the_main_block():
     assert reasons[2] == ()  # a price inside the article
     assert "no_letters" in reasons[0] and "no_letters" in reasons[5]  # outside it
     assert "lexicon_login" in reasons[4]
+
+
+def test_last_short_sentence_of_the_article_stays_content():
+    texts = [LONG, LONG + " Two.", "The mayor said she was pleased.", "Allerede abonnent? Logg på"]
+    reasons = _flags(texts)
+    assert [bool(r) for r in reasons] == [False, False, False, True]
+
+
+def test_syndicated_long_lines_are_not_template_lines():
+    # a near-duplicate copy: one edited line is unique (count 1), the rest are in 3 documents
+    texts = ["Menu item", LONG, LONG + " Two.", LONG + " Three."]
+    reasons = _flags(texts, counts=[9, 1, 3, 3])
+    assert "template_line" in reasons[0]
+    assert reasons[1:] == [(), (), ()]
+
+
+@pytest.mark.parametrize("before", [[], ["Home", "News", "Sport"]])
+def test_the_headline_directly_above_the_article_is_content(before):
+    texts = [*before, "Ny ferjerute mellom øyene", LONG, LONG + " Two.", "Logg på"]
+    reasons = _flags(texts)
+    k = len(before)
+    assert reasons[k] == ()
+    assert all(reasons[:k]) and reasons[-1]
