@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSONL field to use as doc_id (default: derived from source and record)",
     )
     run.add_argument("--batch-docs", type=int, default=None, help="documents per labelling chunk")
+    run.add_argument("--batch-files", type=int, default=None, help="files per batch (task)")
     run.add_argument(
         "--lang-engine",
         choices=["auto", "rs", "py"],
@@ -90,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
             id_field=args.id_field,
             lang_engine=args.lang_engine,
             **({"batch_docs": args.batch_docs} if args.batch_docs else {}),
+            **({"batch_files": args.batch_files} if args.batch_files else {}),
         )
     except ValueError as exc:
         print(f"winnow: error: {exc}", file=sys.stderr)

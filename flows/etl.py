@@ -28,7 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import schemas  # noqa: E402
 from flows.artifacts import publish_progress, publish_summary, start_progress  # noqa: E402
-from flows.readers import InputFile, discover_inputs, read_documents  # noqa: E402
+from flows.readers import InputFile, discover_inputs, hook_point, read_documents  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
 from transforms.dedup import find_exact_duplicates  # noqa: E402
@@ -125,6 +125,7 @@ def extract_batch(
         "errors": len(errors),
     }
     write_json(stats, done)
+    hook_point(f"extract-{batch_no}")
     get_run_logger().info(
         "extract batch %05d: %d files, %d documents, %d lines, %d errors",
         batch_no,
@@ -192,6 +193,7 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
         pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED),
         staging / "b" / f"docs-b{batch_no:05d}.parquet",
     )
+    hook_point(f"flag-{batch_no}")
     n_bp = int(sum(extra.get("is_boilerplate", [])))
     reasons = Counter(r for rs in extra.get("boilerplate_reasons", []) for r in rs)
     langs = Counter(d["lang"] for d in docs)
@@ -238,7 +240,9 @@ def dedup_documents(
     table = pa.Table.from_pylist(
         [{**dataclasses.asdict(d), "run_id": run_id} for d in dups], schema=schemas.DUPLICATES
     )
-    return write_parquet(table, staging / "final" / "duplicates" / f"part-{run_seq:05d}.parquet")
+    path = write_parquet(table, staging / "final" / "duplicates" / f"part-{run_seq:05d}.parquet")
+    hook_point("dedup")
+    return path
 
 
 @task(task_run_name="load-{batch_no:05d}", cache_policy=NO_CACHE)
@@ -289,6 +293,7 @@ def etl_flow(
     with RunLock(store.root):
         if fresh:
             store.reset()
+        store.recover()  # roll a half-finished commit forward before reading state
         files, discovery_errors = discover_inputs(inputs)
         loaded = read_table(store.state("inputs"))
         done_keys = (
@@ -369,6 +374,7 @@ def etl_flow(
             pa.Table.from_pylist([summary], schema=schemas.RUNS),
             staging / "final" / "runs" / f"part-{run_seq:05d}.parquet",
         )
+        hook_point("before-commit")
         store.commit(run_id)
         publish_progress(progress, 100)
         summary["output"] = str(store.root.resolve())

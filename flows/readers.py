@@ -9,7 +9,11 @@ import bz2
 import gzip
 import io
 import os
+import signal
+import tempfile
+import time
 from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -17,15 +21,32 @@ from typing import BinaryIO
 import xxhash
 
 from transforms.config import PipelineConfig
-from transforms.extract import document_from_bytes, parse_jsonl_line
+from transforms.extract import (
+    document_from_bytes,
+    document_from_html,
+    document_from_text,
+    long_line_error,
+    parse_jsonl_line,
+)
 from transforms.records import Document, ErrorRecord
 
 COMPRESSIONS = (".gz", ".zst", ".bz2")
 TEXT_SUFFIXES = (".txt", ".text")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-SUPPORTED = TEXT_SUFFIXES + JSONL_SUFFIXES
-# Largest expanded size read from one compressed file (decompression-bomb guard).
+HTML_SUFFIXES = (".html", ".htm")
+WARC_SUFFIXES = (".warc", ".wet", ".arc")
+PARQUET_SUFFIXES = (".parquet",)
+SUPPORTED = TEXT_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES + WARC_SUFFIXES + PARQUET_SUFFIXES
+# Largest expanded size read from one compressed file (decompression-bomb guard); a
+# 4 GiB cap is far above any real .txt/.jsonl part and far below a zip-bomb's 100s of GiB.
 MAX_EXPANDED_BYTES = 4 * 1024**3
+# ... unless the file is large: a compressed file may expand to this many times its own
+# size (text compresses ~3-10x with gzip/zstd; decompression bombs expand 1000x+).
+MAX_EXPANSION_RATIO = 100
+# Environment override of MAX_EXPANDED_BYTES (bytes), e.g. to keep a bomb test small.
+MAX_EXPANDED_ENV = "WINNOW_MAX_EXPANDED_BYTES"
+# Test-only crash/pause hook, see `hook_point` (never set it in production).
+TEST_HOOK_ENV = "WINNOW_TEST_HOOK"
 
 
 @dataclass(frozen=True)
@@ -120,46 +141,201 @@ class _LimitedReader(io.RawIOBase):
         return len(data)
 
 
-def open_binary(path: str, *, limit: int = MAX_EXPANDED_BYTES) -> BinaryIO:
-    """Open a possibly compressed file for streaming binary reads."""
+class _ZstdReader(io.RawIOBase):
+    """Streaming zstd decoder that raises EOFError on a truncated stream (multi-frame ok).
+
+    zstandard's `stream_reader` silently returns what it has when the input ends early.
+    """
+
+    def __init__(self, path: str) -> None:
+        import zstandard
+
+        self._zstd = zstandard
+        self.raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.dobj = zstandard.ZstdDecompressor().decompressobj()
+        self.pending = b""
+        self.started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:  # type: ignore[override]
+        while not self.pending:
+            chunk = self.raw.read(1 << 20)
+            if not chunk:
+                if self.started and not self.dobj.eof:
+                    raise EOFError("zstd stream ended before the end of its frame (truncated)")
+                return 0
+            while chunk:
+                if self.dobj.eof:
+                    self.dobj = self._zstd.ZstdDecompressor().decompressobj()
+                self.started = True
+                self.pending += self.dobj.decompress(chunk)
+                chunk = self.dobj.unused_data if self.dobj.eof else b""
+        n = min(len(buf), len(self.pending))
+        buf[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def max_expanded_bytes() -> int:
+    """Absolute expansion limit: $WINNOW_MAX_EXPANDED_BYTES if set, else MAX_EXPANDED_BYTES."""
+    value = os.environ.get(MAX_EXPANDED_ENV)
+    return int(value) if value else MAX_EXPANDED_BYTES
+
+
+def open_binary(path: str, *, limit: int | None = None) -> BinaryIO:
+    """Open a possibly compressed file for streaming binary reads (expanded size capped)."""
     comp = file_kind(path)[1]
+    if not comp:
+        return open(path, "rb")  # noqa: SIM115 - returned to the caller
+    if limit is None:
+        limit = max(max_expanded_bytes(), MAX_EXPANSION_RATIO * os.path.getsize(path))
     if comp == ".gz":
         inner: BinaryIO = gzip.open(path, "rb")
     elif comp == ".bz2":
         inner = bz2.open(path, "rb")
     elif comp == ".zst":
-        import zstandard
-
-        inner = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
-    else:
-        return open(path, "rb")
+        inner = _ZstdReader(path)  # type: ignore[assignment]
     return io.BufferedReader(_LimitedReader(inner, limit), buffer_size=1 << 20)
 
 
+def hook_point(point: str) -> None:
+    """TEST-ONLY crash/pause hook: with WINNOW_TEST_HOOK="<point>=kill" the process SIGKILLs
+    itself when it reaches `point`; "<point>=sleep:<s>" pauses there. Used by
+    tests/flows/test_crash.py and benchmarks/crash_test.py to kill a run at exact places.
+    Unset (always, outside those tests) it does nothing.
+    """
+    spec = os.environ.get(TEST_HOOK_ENV)
+    if not spec:
+        return
+    where, _, action = spec.partition("=")
+    if where != point:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action.startswith("sleep:"):
+        time.sleep(float(action.split(":", 1)[1]))
+
+
 def read_documents(item: InputFile, config: PipelineConfig) -> Iterator[Document | ErrorRecord]:
-    """Stream the documents of one input file; a failure becomes an error row, never a raise."""
+    """Stream the documents of one input file; a failure becomes an error row, never a raise.
+
+    Each document that holds an over-long line is followed by a `line_too_long` error row
+    (the document is still loaded).
+    """
+    for rec in _read_records(item, config):
+        yield rec
+        if isinstance(rec, Document):
+            warning = long_line_error(rec)
+            if warning is not None:
+                yield warning
+
+
+def _read_records(item: InputFile, config: PipelineConfig) -> Iterator[Document | ErrorRecord]:
     fmt, _ = file_kind(item.path)
-    record = 0
+    where = [0]  # the record being read, for the error row of a failure
     try:
         with open_binary(item.path) as fh:
             if fmt in JSONL_SUFFIXES:
-                for record, raw in enumerate(fh):  # noqa: B007
-                    if not raw.strip():
-                        continue
-                    line = raw.decode("utf-8", errors="replace")
-                    yield parse_jsonl_line(
-                        item.source,
-                        record,
-                        line,
-                        text_field=config.text_field,
-                        id_field=config.id_field,
-                    )
+                yield from _read_jsonl(item.source, fh, config, where)
+            elif fmt in HTML_SUFFIXES:
+                yield document_from_html(item.source, 0, fh.read())
+            elif fmt in WARC_SUFFIXES:
+                yield from _read_warc(item.source, fh, where)
+            elif fmt in PARQUET_SUFFIXES:
+                yield from _read_parquet(item, fh, config, where)
             else:
                 yield document_from_bytes(item.source, 0, fh.read())
     except (OSError, EOFError, ValueError) as exc:
-        yield ErrorRecord(item.source, record, _reason_for(exc), f"{type(exc).__name__}: {exc}")
-    except Exception as exc:  # zstandard.ZstdError and friends: report, never crash
-        yield ErrorRecord(item.source, record, "corrupt_archive", f"{type(exc).__name__}: {exc}")
+        yield ErrorRecord(item.source, where[0], _reason_for(exc), f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # zstd/warcio/arrow errors: report, never crash
+        yield ErrorRecord(item.source, where[0], "corrupt_archive", f"{type(exc).__name__}: {exc}")
+
+
+def _read_jsonl(
+    source: str, fh: BinaryIO, config: PipelineConfig, where: list[int]
+) -> Iterator[Document | ErrorRecord]:
+    for record, raw in enumerate(fh):
+        where[0] = record
+        if not raw.strip():
+            continue
+        line = raw.decode("utf-8", errors="replace")
+        yield parse_jsonl_line(
+            source, record, line, text_field=config.text_field, id_field=config.id_field
+        )
+
+
+def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document | ErrorRecord]:
+    """WARC: HTML responses through the HTML reader; WET: conversion records are text.
+
+    Streams record by record (warcio); `record` is the record's index in the file, so the
+    doc_id is stable. Requests, metadata and non-text responses are skipped.
+    """
+    from warcio.archiveiterator import ArchiveIterator
+
+    for index, rec in enumerate(ArchiveIterator(fh, arc2warc=True)):
+        where[0] = index
+        kind = rec.rec_type
+        if kind == "conversion":
+            yield document_from_bytes(source, index, rec.content_stream().read())
+        elif kind in ("response", "resource"):
+            ctype = ""
+            if rec.http_headers is not None:
+                ctype = rec.http_headers.get_header("Content-Type") or ""
+            else:
+                ctype = rec.rec_headers.get_header("Content-Type") or ""
+            ctype = ctype.lower()
+            if "html" in ctype:
+                yield document_from_html(source, index, rec.content_stream().read())
+            elif ctype.startswith("text/plain"):
+                yield document_from_bytes(source, index, rec.content_stream().read())
+
+
+def _read_parquet(
+    item: InputFile, fh: BinaryIO, config: PipelineConfig, where: list[int]
+) -> Iterator[Document | ErrorRecord]:
+    """Parquet: one document per row of column `text_field` (id from `id_field` if given)."""
+    import pyarrow.parquet as pq
+
+    if file_kind(item.path)[1]:  # compressed Parquet: expand to a temporary file (seekable)
+        spool = tempfile.TemporaryFile()
+        while block := fh.read(1 << 20):
+            spool.write(block)
+        spool.seek(0)
+        pf = pq.ParquetFile(spool)
+    else:
+        pf = pq.ParquetFile(item.path)
+    names = pf.schema_arrow.names
+    if config.text_field not in names:
+        yield ErrorRecord(
+            item.source, 0, "missing_text_field", f"no column {config.text_field!r} in {names}"
+        )
+        return
+    columns = [config.text_field]
+    if config.id_field and config.id_field in names and config.id_field != config.text_field:
+        columns.append(config.id_field)
+    record = 0
+    for batch in pf.iter_batches(batch_size=1024, columns=columns):
+        texts = batch.column(config.text_field).to_pylist()
+        ids = batch.column(config.id_field).to_pylist() if len(columns) > 1 else [None] * len(texts)
+        for text, doc_id in zip(texts, ids, strict=True):
+            where[0] = record
+            if not isinstance(text, str):
+                reason = "missing_text_field" if text is None else "text_not_string"
+                yield ErrorRecord(
+                    item.source, record, reason, f"row {record}: no string {config.text_field!r}"
+                )
+            else:
+                doc = document_from_text(item.source, record, text)
+                if doc_id is not None and isinstance(doc, Document):
+                    doc = dataclasses.replace(doc, doc_id=str(doc_id))
+                yield doc
+            record += 1
 
 
 def _reason_for(exc: Exception) -> str:
@@ -169,5 +345,7 @@ def _reason_for(exc: Exception) -> str:
     if isinstance(exc, PermissionError):
         return "unreadable_file"
     if isinstance(exc, (EOFError, gzip.BadGzipFile)) or "compressed" in text.lower():
+        return "corrupt_archive"
+    if "invalid data stream" in text.lower() or "zstd" in text.lower():
         return "corrupt_archive"
     return "read_error"

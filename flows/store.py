@@ -22,6 +22,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.readers import hook_point
+
 DATASETS = ("lines", "documents", "duplicates", "errors", "runs")
 STATE = "_state"
 STAGING = "_staging"
@@ -142,27 +144,33 @@ class OutputStore:
     def _apply(self, run_id: str) -> list[str]:
         staging = self.staging(run_id)
         rels = json.loads((staging / COMMIT_FILE).read_text())["files"]
-        for rel in rels:
+        for k, rel in enumerate(rels):
             src, dst = staging / "final" / rel, self.root / rel
             if src.exists():
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, dst)
+                _fsync_dir(dst.parent)
+            hook_point(f"commit-{k}")
         _fsync_dir(self.root)
+        hook_point("committed")
         shutil.rmtree(staging, ignore_errors=True)
         return rels
 
-    def recover(self, keep: Iterable[str] = ()) -> list[str]:
-        """Finish journalled commits; drop staging of other runs except `keep` (resume)."""
-        done = []
+    def recover(self, keep: Iterable[str] | None = None) -> list[str]:
+        """Finish journalled commits; then drop staging of other runs except `keep` (resume).
+
+        Call it with no `keep` BEFORE reading state or counting runs (a half-moved commit
+        must be rolled forward first), and with `keep=[run_id]` once the run id is known.
+        """
+        done: list[str] = []
         root = self.root / STAGING
         if not root.exists():
             return done
-        keep = set(keep)
         for staging in sorted(root.iterdir()):
             if (staging / COMMIT_FILE).exists():
                 self._apply(staging.name)
                 done.append(staging.name)
-            elif staging.name not in keep:
+            elif keep is not None and staging.name not in set(keep):
                 shutil.rmtree(staging, ignore_errors=True)
         return done
 
