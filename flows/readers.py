@@ -6,6 +6,7 @@ Readers yield `Document` or `ErrorRecord` values; a bad item never raises.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import io
 import os
@@ -13,7 +14,6 @@ import signal
 import tempfile
 import time
 from collections.abc import Iterator
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
