@@ -161,6 +161,15 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
     """Stage B: boilerplate flags, final language and the document rows of one batch."""
     labels = pq.read_table(staging / "a" / f"labels-b{batch_no:05d}.parquet").to_pandas()
     metas = pq.read_table(staging / "a" / f"docs-b{batch_no:05d}.parquet").to_pylist()
+    if not metas:  # every file of the batch was unreadable: empty outputs, same layout
+        write_parquet(
+            schemas.LINES.empty_table(),
+            staging / "final" / "lines" / f"part-{run_seq:05d}-{batch_no:05d}.parquet",
+        )
+        write_parquet(
+            schemas.DOCUMENTS_STAGED.empty_table(), staging / "b" / f"docs-b{batch_no:05d}.parquet"
+        )
+        return {"boilerplate_lines": 0, "reasons": {}, "doc_langs": {}}
     counts = pq.read_table(key_counts).to_pandas().set_index("line_key")["n_docs"]
     labels["key_doc_count"] = labels["line_key"].map(counts).fillna(0).astype("int32")
     labels.loc[labels["line_key"] == 0, "key_doc_count"] = 0

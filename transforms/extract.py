@@ -19,6 +19,9 @@ _BOMS = (
 # Share of NUL/control bytes above which an input is treated as binary, not text.
 BINARY_CONTROL_SHARE = 0.10
 _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
+# Valid multi-byte UTF-8 sequences prove UTF-8: a few invalid bytes next to them (at most
+# this many per valid non-ASCII character) are replaced, not re-guessed as a legacy charset.
+UTF8_MAX_INVALID_SHARE = 1.0
 # Legacy encoding preferred when detection ties (windows-1252 is the most used non-UTF-8
 # web encoding, W3Techs; WHATWG maps latin-1 labels to it).
 PREFERRED_LEGACY = "cp1252"
@@ -69,6 +72,11 @@ def decode_bytes(data: bytes) -> tuple[str, str, bool]:
         return data.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError:
         pass
+    lenient = data.decode("utf-8", errors="replace")
+    n_bad = lenient.count("\ufffd")
+    n_multibyte = sum(1 for ch in lenient if ord(ch) > 0x7F) - n_bad
+    if n_multibyte > 0 and n_bad <= UTF8_MAX_INVALID_SHARE * n_multibyte:
+        return lenient, "utf-8", True  # UTF-8 with a few broken bytes: marked, not re-guessed
     from charset_normalizer import from_bytes  # imported lazily: only needed off UTF-8
 
     matches = from_bytes(data[:1_000_000])

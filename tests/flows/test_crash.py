@@ -1,0 +1,159 @@
+"""Crash safety: SIGKILL the CLI at exact points, re-run, get the uninterrupted datasets.
+
+The kill points are the test hook in flows/readers.py (`hook_point`, env WINNOW_TEST_HOOK,
+"<point>=kill"); also: a second run on a locked output fails fast with exit 2.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from flows.readers import TEST_HOOK_ENV
+
+REPO = Path(__file__).resolve().parents[2]
+DATASETS = ("lines", "documents", "duplicates", "errors")
+WORDS = (
+    "river council school budget winter train museum harbour garden market library bridge "
+    "teacher doctor village mountain festival weather station report question answer"
+).split()
+
+
+def build_corpus(root: Path, n_files: int = 8) -> Path:
+    """Deterministic small corpus: distinct articles, an exact duplicate, a JSONL, a bad file."""
+    inp = root / "in"
+    inp.mkdir(parents=True)
+    for i in range(n_files):
+        lines = [
+            " ".join(WORDS[(i * 7 + j * 3 + k) % len(WORDS)] for k in range(9 + j % 5)).capitalize()
+            + "."
+            for j in range(12)
+        ]
+        lines.insert(0, "Cookie settings")  # repeated line across documents
+        (inp / f"doc{i:02d}.txt").write_text("\n".join(lines))
+    (inp / "copy_of_doc03.txt.gz").write_bytes(gzip.compress((inp / "doc03.txt").read_bytes()))
+    rows = [{"text": f"Record {r} of the export talks about the {WORDS[r]}."} for r in range(5)]
+    (inp / "export.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n{broken\n")
+    (inp / "empty.txt").write_bytes(b"")
+    return inp
+
+
+def winnow(inp: Path, out: Path, hook: str | None = None, **kw) -> subprocess.CompletedProcess:
+    """Run the CLI in a subprocess against the session's Prefect test server."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_API_URL": PREFECT_API_URL.value()}
+    env.pop(TEST_HOOK_ENV, None)
+    if hook:
+        env[TEST_HOOK_ENV] = hook
+    cmd = [sys.executable, "-m", "flows.cli", "run", str(inp), "-o", str(out), "--quiet"]
+    return subprocess.run(
+        [*cmd, "--batch-files", "2"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
+
+
+def dataset_files(out: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for name in DATASETS
+        for p in sorted((out / name).rglob("*.parquet"))
+    }
+
+
+def assert_same_datasets(got: Path, want: Path) -> None:
+    """Byte-identical parts; a re-run after a finished commit may only add EMPTY parts."""
+    a, b = dataset_files(got), dataset_files(want)
+    assert b and {k: v for k, v in a.items() if k in b} == b
+    for extra in set(a) - set(b):
+        assert pq.read_metadata(got / extra).num_rows == 0, extra
+    docs = pd.read_parquet(got / "documents")
+    assert docs["doc_id"].is_unique
+    for name in DATASETS:
+        assert len(pd.read_parquet(got / name)) == len(pd.read_parquet(want / name)), name
+    runs, base = pd.read_parquet(got / "runs"), pd.read_parquet(want / "runs")
+    cols = ["run_id", "n_files", "n_documents", "n_documents_kept", "n_lines", "n_errors"]
+    assert runs[cols].iloc[:1].equals(base[cols])
+    assert (runs["n_files"].iloc[1:] == 0).all()  # later runs found nothing new
+    assert not (got / "_staging").exists() or not any((got / "_staging").iterdir())
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash")
+    inp = build_corpus(root)
+    proc = winnow(inp, root / "base")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return inp, root / "base"
+
+
+# Each chain kills the run at these points in turn (each re-run resumes the previous one),
+# then runs once more without a hook. batch-files=2 -> 6 batches.
+CHAINS = {
+    "stages": ["extract-1", "flag-2", "dedup", "before-commit"],
+    "mid-commit": ["extract-4", "commit-3"],
+    "after-commit": ["committed"],
+}
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+def test_killed_runs_resume_to_identical_datasets(baseline, tmp_path, chain):
+    inp, base = baseline
+    out = tmp_path / "out"
+    staged_a: dict[str, int] = {}
+    for point in CHAINS[chain]:
+        proc = winnow(inp, out, hook=f"{point}=kill")
+        assert proc.returncode == -signal.SIGKILL, (point, proc.stderr[-2000:])
+        # extract batches finished before a kill are not redone by the next run (resume)
+        for p in (out / "_staging").rglob("a/*-b*.parquet"):
+            key = p.relative_to(out).as_posix()
+            assert staged_a.setdefault(key, p.stat().st_mtime_ns) == p.stat().st_mtime_ns, key
+        if not point.startswith("commit") and point != "committed":
+            assert not (out / "runs").exists()  # nothing visible before the commit
+    proc = winnow(inp, out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_same_datasets(out, base)
+
+
+def test_second_run_on_locked_output_fails_fast(baseline, tmp_path):
+    inp, _ = baseline
+    out = tmp_path / "out"
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_API_URL": PREFECT_API_URL.value()}
+    env[TEST_HOOK_ENV] = "before-commit=sleep:60"
+    cmd = [sys.executable, "-m", "flows.cli", "run", str(inp), "-o", str(out), "--quiet"]
+    first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((out / "_staging").glob("*/final/runs/*.parquet")):
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+            time.sleep(0.2)
+        t0 = time.monotonic()
+        second = winnow(inp, out)
+        took = time.monotonic() - t0
+    finally:
+        first.kill()
+        first.wait()
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"winnow: error: another winnow run (pid {first.pid}) is writing to {out}; "
+        "wait for it to finish or use another --output"
+    )
+    assert took < 30  # fails fast: it does not wait for the first run (60 s sleep)
+    assert not (out / "runs").exists()  # the killed first run left nothing visible
