@@ -23,10 +23,30 @@ from flows.readers import TEST_HOOK_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 DATASETS = ("lines", "documents", "duplicates", "errors")
-WORDS = (
-    "river council school budget winter train museum harbour garden market library bridge "
-    "teacher doctor village mountain festival weather station report question answer"
-).split()
+WORDS = [
+    "river",
+    "council",
+    "school",
+    "budget",
+    "winter",
+    "train",
+    "museum",
+    "harbour",
+    "garden",
+    "market",
+    "library",
+    "bridge",
+    "teacher",
+    "doctor",
+    "village",
+    "mountain",
+    "festival",
+    "weather",
+    "station",
+    "report",
+    "question",
+    "answer",
+]
 
 
 def build_corpus(root: Path, n_files: int = 8) -> Path:

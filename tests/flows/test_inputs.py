@@ -211,9 +211,7 @@ def build_bad_corpus(root: Path) -> Path:
     bad.mkdir()
     (bad / "garbage.txt").write_bytes(bytes((i * 7919) % 256 for i in range(20_000)))
     (bad / "invalid_utf8.txt").write_bytes(
-        "Broken bytes ".encode()
-        + b"\xff\x80"
-        + " in a good sentence: på norsk, ærlig og søt.".encode()
+        b"Broken bytes " + b"\xff\x80" + " in a good sentence: på norsk, ærlig og søt.".encode()
     )
     (bad / "utf16.txt").write_bytes("Tekst med BOM på norsk, æøå.".encode("utf-16"))
     (bad / "latin1.txt").write_bytes(
