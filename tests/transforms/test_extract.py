@@ -6,6 +6,9 @@ import pytest
 from transforms.extract import (
     decode_bytes,
     document_from_bytes,
+    document_from_html,
+    document_from_text,
+    long_line_error,
     looks_binary,
     make_doc_id,
     normalize_newlines,
@@ -80,3 +83,74 @@ def test_jsonl_record_with_custom_fields():
         "f.jsonl", 0, json.dumps({"body": "Hei.", "id": "x1"}), text_field="body", id_field="id"
     )
     assert isinstance(rec, Document) and rec.doc_id == "x1" and rec.text == "Hei."
+
+
+@pytest.mark.parametrize(
+    "data, text, encoding, replaced",
+    [
+        # UTF-8 with two broken bytes next to valid multi-byte characters: marked, kept UTF-8
+        (
+            b"Broken " + b"\xff\x80" + " på norsk, ærlig og søt.".encode(),
+            "Broken \ufffd\ufffd på norsk, ærlig og søt.",
+            "utf-8",
+            True,
+        ),
+        # Latin-1 without any valid UTF-8 sequence: detected (windows-1252 on ties)
+        (
+            "Der Bürgermeister sagte, dass die Straße bleibt.".encode("latin-1"),
+            "Der Bürgermeister sagte, dass die Straße bleibt.",
+            "cp1252",
+            False,
+        ),
+        (
+            "Привет, как дела? Это тест кодировки.".encode("cp1251"),
+            "Привет, как дела? Это тест кодировки.",
+            "cp1251",
+            False,
+        ),
+    ],
+)
+def test_decode_bytes_off_utf8(data, text, encoding, replaced):
+    assert decode_bytes(data) == (text, encoding, replaced)
+
+
+def test_document_from_html_extracts_main_text_by_line():
+    html = (
+        "<html><body><nav><a href='/'>Home</a> | <a href='/x'>News</a></nav><article>"
+        "<h1>Council approves budget</h1>"
+        "<p>The council approved the new budget on Tuesday after a long debate.</p>"
+        "<p>Schools will receive more money for teachers and buildings next year.</p>"
+        "</article><footer>Copyright 2024 Example</footer></body></html>"
+    )
+    doc = document_from_html("p.html", 0, html.encode())
+    assert isinstance(doc, Document)
+    assert doc.text.split("\n")[-2:] == [
+        "The council approved the new budget on Tuesday after a long debate.",
+        "Schools will receive more money for teachers and buildings next year.",
+    ]
+    assert "Copyright" not in doc.text and "Home" not in doc.text
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty_document"),
+        (b"<html><body><script>var x = 1;</script></body></html>", "no_main_text"),
+        (bytes(range(0, 32)) * 100, "binary_content"),
+    ],
+)
+def test_document_from_html_bad_data_is_a_reason(data, reason):
+    rec = document_from_html("p.html", 3, data)
+    assert isinstance(rec, ErrorRecord) and rec.reason == reason and rec.record == 3
+
+
+@pytest.mark.parametrize(
+    "text, flagged",
+    [("short\nlines", False), ("a" * 50 + "\n" + "b" * 50, False), ("x\n" + "y" * 101, True)],
+)
+def test_long_line_error_flags_but_names_the_kept_document(text, flagged):
+    doc = document_from_text("s.txt", 0, text)
+    rec = long_line_error(doc, max_chars=100)
+    assert (rec is not None) == flagged
+    if flagged:
+        assert rec.reason == "line_too_long" and doc.doc_id in rec.message
