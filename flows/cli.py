@@ -98,8 +98,15 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.store import OutputLockedError, RunLock
+
+    try:  # fail fast, before Prefect starts (the flow takes the lock again for the run)
+        with RunLock(Path(args.output)):
+            pass
+    except OutputLockedError as exc:
+        print(f"winnow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     from flows.etl import run_etl
-    from flows.store import OutputLockedError
 
     try:
         summary = run_etl(
