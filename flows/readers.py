@@ -98,7 +98,13 @@ def discover_inputs(paths: list[str]) -> tuple[list[InputFile], list[ErrorRecord
         else:
             base = root.resolve()
             candidates = []
-            for dirpath, dirnames, filenames in os.walk(root):
+
+            def report(exc: OSError, root: Path = root) -> None:
+                sub = os.path.relpath(str(exc.filename or root), root)
+                rel = (Path(root.resolve().name) / sub).as_posix()
+                errors.append(ErrorRecord(rel, -1, "unreadable_file", str(exc)))
+
+            for dirpath, dirnames, filenames in os.walk(root, onerror=report):
                 dirnames.sort()
                 for name in sorted(filenames):
                     p = Path(dirpath) / name
