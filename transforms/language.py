@@ -31,7 +31,9 @@ class LangResult:
 
 @lru_cache(maxsize=4)
 def _engine(name: str):
-    """The detect_langs function of the chosen engine, seeded, loaded once per process."""
+    """(detect_langs, batch or None, exception) of the chosen engine, seeded, loaded once."""
+    if name not in {"auto", "rs", "py"}:
+        raise ValueError(f"engine must be auto, rs or py, not {name!r}")
     if name in {"auto", "rs"}:
         try:
             import langdetect_rs as module
@@ -41,13 +43,13 @@ def _engine(name: str):
             module = None
         if module is not None:
             module.DetectorFactory.seed = 0
-            return module.detect_langs, module.LangDetectException
+            return module.detect_langs, module.detect_langs_batch, module.LangDetectException
     import langdetect
     from langdetect import DetectorFactory
     from langdetect.lang_detect_exception import LangDetectException
 
     DetectorFactory.seed = 0
-    return langdetect.detect_langs, LangDetectException
+    return langdetect.detect_langs, None, LangDetectException
 
 
 def prepare_text(text: str, *, max_chars: int = MAX_DETECT_CHARS) -> str | None:
@@ -79,6 +81,20 @@ def guard_script(lang: str, text: str) -> str:
     return lang
 
 
+def _prepare_input(text: object) -> str | None:
+    """NFC-normalised, prepared text, or None when it cannot be classified (-> `und`)."""
+    if not isinstance(text, str):
+        return None
+    return prepare_text(unicodedata.normalize("NFC", text))
+
+
+def _to_result(best, prepared: str) -> LangResult:
+    """LangResult from langdetect's top Language (None -> `und`), script guard applied."""
+    if best is None:
+        return LangResult(UND, 0.0)
+    return LangResult(guard_script(best.lang, prepared), round(float(best.prob), 6))
+
+
 def detect_language(text: object, *, engine: str = "auto") -> LangResult:
     """Seeded langdetect label of one text; bad input is `und`, never an exception.
 
@@ -87,32 +103,50 @@ def detect_language(text: object, *, engine: str = "auto") -> LangResult:
     >>> detect_language(None).lang
     'und'
     """
-    if not isinstance(text, str):
-        return LangResult(UND, 0.0)
-    prepared = prepare_text(unicodedata.normalize("NFC", text))
-    if prepared is None:
-        return LangResult(UND, 0.0)
-    detect_langs, error = _engine(engine)
-    try:
-        best = detect_langs(prepared)[0]
-    except error:
-        return LangResult(UND, 0.0)
-    return LangResult(guard_script(best.lang, prepared), round(float(best.prob), 6))
+    return detect_languages([text], engine=engine)[0]
+
+
+def detect_languages(
+    texts: Sequence[object], *, engine: str = "auto", cache: dict[str, LangResult] | None = None
+) -> list[LangResult]:
+    """`detect_language` of many texts: each distinct prepared text detected once, in one
+    batched (GIL-free) langdetect-rs call; `cache` (prepared text -> result) persists across calls.
+
+    >>> [r.lang for r in detect_languages(["Guten Morgen, wie geht es dir heute?", "42"])]
+    ['de', 'und']
+    """
+    cache = {} if cache is None else cache
+    prepared = [_prepare_input(t) for t in texts]
+    todo = list(dict.fromkeys(p for p in prepared if p is not None and p not in cache))
+    if todo:
+        detect_langs, batch, error = _engine(engine)
+        if batch is not None:
+            found = [langs[0] if langs else None for langs in batch(todo)]
+        else:
+            found = []
+            for p in todo:
+                try:
+                    found.append(detect_langs(p)[0])
+                except error:
+                    found.append(None)
+        cache.update((p, _to_result(best, p)) for p, best in zip(todo, found, strict=True))
+    none = LangResult(UND, 0.0)
+    return [none if p is None else cache[p] for p in prepared]
 
 
 def detect_lines(
     texts: Sequence[str], keys: Sequence[int], *, engine: str = "auto", cache: dict | None = None
 ) -> list[LangResult]:
-    """Raw labels for many lines, each distinct key detected once (boilerplate repeats)."""
-    cache = {} if cache is None else cache
-    out = []
-    for text, key in zip(texts, keys, strict=True):
-        hit = cache.get(key)
-        if hit is None:
-            hit = detect_language(text, engine=engine) if key else LangResult(UND, 0.0)
-            cache[key] = hit
-        out.append(hit)
-    return out
+    """Raw labels for many lines; repeated lines (boilerplate) are detected once.
+
+    The cache is keyed by the exact prepared text, not by `line_key` (which folds case and
+    digits), so every label is the one langdetect gives that very line. Key 0 (no word
+    characters) is `und` without detection.
+    """
+    results = detect_languages(
+        [t if k else None for t, k in zip(texts, keys, strict=True)], engine=engine, cache=cache
+    )
+    return results
 
 
 def language_mix(langs: Iterable[str], weights: Iterable[int]) -> dict[str, float]:

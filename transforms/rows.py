@@ -16,16 +16,18 @@ LABEL_COLUMNS = ("doc_id", "line_no", "start", "end", "text", "line_key", "lang_
 
 
 def label_documents(
-    docs: Sequence[Document], *, engine: str = "auto", cache: dict[int, LangResult] | None = None
+    docs: Sequence[Document], *, engine: str = "auto", cache: dict[str, LangResult] | None = None
 ) -> dict[str, list]:
     """Stage A: every line of every document with its key and raw language label."""
     cols: dict[str, list] = {name: [] for name in LABEL_COLUMNS}
-    for doc in docs:
-        lines = split_lines(doc.text)
-        texts = [ln.text for ln in lines]
-        keys = [line_key(t) for t in texts]
-        labels = detect_lines(texts, keys, engine=engine, cache=cache)
-        for ln, key, lab in zip(lines, keys, labels, strict=True):
+    split = [(doc, split_lines(doc.text)) for doc in docs]
+    texts = [ln.text for _, lines in split for ln in lines]
+    keys = [line_key(t) for t in texts]
+    labels = iter(detect_lines(texts, keys, engine=engine, cache=cache))  # one batch per chunk
+    keys_iter = iter(keys)
+    for doc, lines in split:
+        for ln in lines:
+            key, lab = next(keys_iter), next(labels)
             cols["doc_id"].append(doc.doc_id)
             cols["line_no"].append(ln.line_no)
             cols["start"].append(ln.start)
