@@ -174,6 +174,7 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
             part["line_key"].tolist(),
             part["lang_raw"].tolist(),
             part["key_doc_count"].tolist(),
+            lang_scores=part["lang_score"].tolist(),
         )
         for name, values in line_cols.items():
             extra.setdefault(name, []).extend(values)

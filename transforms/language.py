@@ -17,6 +17,14 @@ UND = "und"
 UPPER_SHARE_LOWERCASE = 0.6
 # langdetect reads at most this many characters of a document (DESIGN.md: ~1,000).
 MAX_DETECT_CHARS = 1_000
+# A line is too weak to trust on its own below these sizes: langdetect 1.0.9 is right on 64%
+# of single words and 81% of word pairs but 98% of sentences (lingua-py test data, DESIGN.md
+# "Language ID numbers"), so lines of fewer than 3 words or 20 letters count as weak.
+WEAK_MAX_WORDS = 2
+WEAK_MAX_LETTERS = 19
+# Below this top probability langdetect itself is unsure (mixed or ambiguous text).
+WEAK_SCORE = 0.5
+SMOOTHED = "smoothed_context"
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
@@ -147,6 +155,57 @@ def detect_lines(
         [t if k else None for t, k in zip(texts, keys, strict=True)], engine=engine, cache=cache
     )
     return results
+
+
+def is_weak_line(text: str, score: float) -> bool:
+    """True when a line is too short or too uncertain for its own label to be trusted.
+
+    >>> is_weak_line("Picture perfect", 0.99), is_weak_line("Player swept away, believe police", 0.99)
+    (True, False)
+    """
+    letters = sum(1 for c in text if c.isalpha())
+    return len(text.split()) <= WEAK_MAX_WORDS or letters <= WEAK_MAX_LETTERS or score < WEAK_SCORE
+
+
+def smooth_languages(
+    langs_raw: Sequence[str], scores: Sequence[float], texts: Sequence[str], *, doc_lang: str
+) -> tuple[list[str], list[str]]:
+    """Final line labels and reasons: a weak line takes its context's language.
+
+    A weak line (see `is_weak_line`, with letters) is relabelled `doc_lang` when its nearest
+    reliable line above and its nearest reliable line below (one of them at a document edge)
+    are both labelled `doc_lang`. Reason `smoothed_context` when the label changed, else "".
+
+    >>> smooth_languages(["en", "ro", "en"], [1.0, 1.0, 1.0],
+    ...     ["Baby's life saved by mum's best friend", "Picture perfect",
+    ...      "Liz portfolio is striking legacy"], doc_lang="en")
+    (['en', 'en', 'en'], ['', 'smoothed_context', ''])
+    """
+    n = len(langs_raw)
+    if len(scores) != n or len(texts) != n:
+        raise ValueError("langs_raw, scores and texts must have the same length")
+    langs, reasons = list(langs_raw), [""] * n
+    if doc_lang == UND:
+        return langs, reasons
+    reliable = [
+        lang != UND and not is_weak_line(text, score)
+        for lang, score, text in zip(langs_raw, scores, texts, strict=True)
+    ]
+    before: list[str | None] = [None] * n  # label of the nearest reliable line above
+    last = None
+    for i in range(n):
+        before[i] = last
+        if reliable[i]:
+            last = langs_raw[i]
+    after = None
+    for i in range(n - 1, -1, -1):
+        if not reliable[i] and langs_raw[i] != UND and langs_raw[i] != doc_lang:
+            context = {x for x in (before[i], after) if x is not None}
+            if context == {doc_lang}:
+                langs[i], reasons[i] = doc_lang, SMOOTHED
+        if reliable[i]:
+            after = langs_raw[i]
+    return langs, reasons
 
 
 def language_mix(langs: Iterable[str], weights: Iterable[int]) -> dict[str, float]:

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from transforms.boilerplate import flag_lines
 from transforms.dedup import content_hash
 from transforms.documents import content_text
-from transforms.language import LangResult, detect_lines, document_language, language_mix
+from transforms.language import (
+    LangResult,
+    detect_lines,
+    document_language,
+    language_mix,
+    smooth_languages,
+)
 from transforms.lines import line_key, split_lines
 from transforms.quality import quality_signals
 from transforms.records import Document
@@ -58,6 +64,8 @@ def finish_document(
     keys: Sequence[int],
     langs_raw: Sequence[str],
     key_doc_counts: Sequence[int],
+    *,
+    lang_scores: Sequence[float] | None = None,
 ) -> tuple[dict[str, list], dict[str, object]]:
     """Stage B for one document: line flags and final language, then the document row."""
     reasons = flag_lines(texts, keys, key_doc_counts)
@@ -65,10 +73,12 @@ def finish_document(
     weights = [len(t.strip()) for t in texts]
     content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
     doc_lang = document_language(langs_raw, content_w)
-    langs = list(langs_raw)
+    scores = [1.0] * len(texts) if lang_scores is None else lang_scores
+    langs, lang_reasons = smooth_languages(langs_raw, scores, texts, doc_lang=doc_lang)
     text = content_text(texts, is_bp)
     line_cols = {
         "lang": langs,
+        "lang_reason": lang_reasons,
         "is_boilerplate": is_bp,
         "boilerplate_reasons": [list(r) for r in reasons],
         "dup_in_doc": dup_in_doc(keys),

@@ -43,6 +43,15 @@ def test_sample_page_lines(sample_run):
     assert teasers["is_boilerplate"].all()
     assert all(len(r) > 0 for r in teasers["boilerplate_reasons"])
     assert int(lines["is_boilerplate"].sum()) == 26
+    # final language: every line right (6-11 `no`, the rest `en`) though raw says `ro` for
+    # "Picture perfect"; the smoothed line keeps its raw label and says why it changed
+    expected = ["en"] * 6 + ["no"] * 6 + ["en"] * 20
+    assert lines["lang"].tolist() == expected
+    picture = lines.loc[20]
+    assert picture["text"] == "Picture perfect" and picture["lang_raw"] == "ro"
+    assert picture["lang_reason"] == "smoothed_context"
+    assert (lines["lang_reason"] == "smoothed_context").sum() == 1
+    assert (lines.drop(index=20)["lang"] == lines.drop(index=20)["lang_raw"]).all()
 
 
 def test_sample_page_document_is_its_article(sample_run, sample_lines):
