@@ -9,8 +9,8 @@ from transforms.dedup import content_hash
 from transforms.documents import content_text
 from transforms.language import (
     LangResult,
+    content_language,
     detect_lines,
-    document_language,
     language_mix,
     smooth_languages,
 )
@@ -72,10 +72,10 @@ def finish_document(
     is_bp = [bool(r) for r in reasons]
     weights = [len(t.strip()) for t in texts]
     content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
-    doc_lang = document_language(langs_raw, content_w)
+    text = content_text(texts, is_bp)
+    doc_lang = content_language(langs_raw, content_w, text)
     scores = [1.0] * len(texts) if lang_scores is None else lang_scores
     langs, lang_reasons = smooth_languages(langs_raw, scores, texts, doc_lang=doc_lang)
-    text = content_text(texts, is_bp)
     line_cols = {
         "lang": langs,
         "lang_reason": lang_reasons,

@@ -115,6 +115,9 @@ def test_seeds_run_dedups_and_reports_errors(seeds_copy, tmp_path):
     assert not set(dups["doc_id"]) & set(docs["doc_id"])
     assert errors.set_index("source").loc["seeds/crawl/empty.txt", "reason"] == "empty_document"
     assert {"de", "fr", "es", "en"} <= set(docs["lang"].astype(str))
+    # the ferry story: its lines split no/da, the content text as a whole says `no`
+    ferry = docs[docs["text"].str.startswith("Ny ferjerute")]
+    assert ferry["lang"].astype(str).tolist() == ["no"]
     assert summary["n_documents"] == len(docs) + len(dups)
 
 

@@ -8,6 +8,7 @@ from transforms.language import (
     SMOOTHED,
     UND,
     _engine,
+    content_language,
     detect_language,
     detect_languages,
     detect_lines,
@@ -187,3 +188,12 @@ def test_low_score_makes_a_long_line_weak():
 def test_smooth_languages_rejects_mismatched_lengths():
     with pytest.raises(ValueError):
         smooth_languages(["en"], [], ["x"], doc_lang="en")
+
+
+def test_content_language_prefers_the_whole_text_when_lines_support_it():
+    text = "Fylkeskommunen har vedtatt å starte en ny ferjerute mellom øyene fra neste sommer."
+    assert content_language(["da", "no"], [163, 157], text) == "no"
+    # a clear line majority is not overruled by a label the lines barely support
+    assert content_language(["en", "no"], [900, 100], text) == "en"
+    assert content_language(["en"], [10], "") == "en"
+    assert content_language([], [], "") == UND
