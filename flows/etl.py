@@ -148,7 +148,7 @@ def count_keys(store: OutputStore, staging: Path, n_batches: int, run_seq: int) 
         .group_by("line_key")
         .aggregate([("n_docs", "sum")])
     )
-    run = run.rename_columns(["line_key", "n_docs"])
+    run = run.rename_columns(["line_key", "n_docs"]).sort_by("line_key")  # deterministic bytes
     write_parquet(run, store.final_path(staging, f"_state/key_counts/part-{run_seq:05d}.parquet"))
     prior = read_table(store.state("key_counts"))
     if prior.num_rows:

@@ -89,9 +89,10 @@ def winnow(inp: Path, out: Path, hook: str | None = None, **kw) -> subprocess.Co
 
 
 def dataset_files(out: Path) -> dict[str, bytes]:
+    """Bytes of every dataset part and of the dedup/input state (it must match them)."""
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
-        for name in DATASETS
+        for name in (*DATASETS, "_state")
         for p in sorted((out / name).rglob("*.parquet"))
     }
 
@@ -123,11 +124,12 @@ def baseline(tmp_path_factory):
 
 
 # Each chain kills the run at these points in turn (each re-run resumes the previous one),
-# then runs once more without a hook. batch-files=2 -> 6 batches.
+# then runs once more without a hook. 11 files, batch-files=2 -> 6 batches.
 CHAINS = {
     "stages": ["extract-1", "flag-2", "dedup", "before-commit"],
-    "mid-commit": ["extract-4", "commit-3"],
-    "after-commit": ["committed"],
+    # commit-3: killed after the 4th file move; the next run rolls it forward, commits an
+    # empty run 2 and is killed after its own commit, before dropping its staging folder
+    "commit": ["extract-4", "commit-3", "committed"],
 }
 
 
