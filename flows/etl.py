@@ -171,7 +171,7 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
         write_parquet(
             schemas.DOCUMENTS_STAGED.empty_table(), staging / "b" / f"docs-b{batch_no:05d}.parquet"
         )
-        return {"boilerplate_lines": 0, "reasons": {}, "doc_langs": {}}
+        return {"boilerplate_lines": 0, "reasons": {}, "doc_langs": {}, "template_lines": []}
     counts = pq.read_table(key_counts).to_pandas().set_index("line_key")["n_docs"]
     labels["key_doc_count"] = labels["line_key"].map(counts).fillna(0).astype("int32")
     labels.loc[labels["line_key"] == 0, "key_doc_count"] = 0
