@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,12 +81,15 @@ def extract_batch(
     cache: dict = {}
     n_lines = 0
     chunk: list[Document] = []
+    t_label = 0.0  # seconds in label_documents (lines + language); the rest is read/write
 
     def flush() -> None:
-        nonlocal n_lines
+        nonlocal n_lines, t_label
         if not chunk:
             return
+        t0 = time.perf_counter()
         cols = label_documents(chunk, engine=config.lang_engine, cache=cache)
+        t_label += time.perf_counter() - t0
         writer.write_table(pa.table(cols, schema=schemas.LABELS))
         key_counts.update(count_keys_per_document(cols["doc_id"], cols["line_key"]))
         n_lines += len(cols["doc_id"])
@@ -123,6 +127,7 @@ def extract_batch(
         "documents": len(metas),
         "lines": n_lines,
         "errors": len(errors),
+        "seconds_label": round(t_label, 6),
     }
     write_json(stats, done)
     get_run_logger().info(
@@ -372,6 +377,7 @@ def etl_flow(
         store.commit(run_id)
         publish_progress(progress, 100)
         summary["output"] = str(store.root.resolve())
+        summary["seconds_label"] = sum(e.get("seconds_label", 0.0) for e in extracted)
         publish_summary(summary)
         logger.info(
             "run %s committed: %d documents (%d kept), %d lines, %d duplicates, %d errors",
