@@ -18,6 +18,7 @@ Machine timings are noisy (shared machine): the ratios are the stable numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -181,10 +182,8 @@ def run_child(args: list[str], env: dict[str, str]) -> dict:
                 tree = [root, *root.children(recursive=True)]
                 rss = 0
                 for p in tree:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         rss += p.memory_info().rss
-                    except psutil.Error:
-                        pass
                 peak = max(peak, rss)
             except psutil.Error:
                 return

@@ -171,15 +171,17 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
     extra: dict[str, list] = {}
     docs = []
     by_doc = {doc_id: idx for doc_id, idx in labels.groupby("doc_id", sort=False).indices.items()}
+    # Columns as Python lists once: a per-document `labels.iloc[idx]` costs O(batch rows)
+    # (pyarrow take over the whole column), which made this loop quadratic in batch size.
+    cols = [labels[c].tolist() for c in ("text", "line_key", "lang_raw", "key_doc_count")]
     for meta in metas:
         idx = by_doc[meta["doc_id"]]
-        part = labels.iloc[idx]
-        line_cols, doc_row = finish_document(
-            part["text"].tolist(),
-            part["line_key"].tolist(),
-            part["lang_raw"].tolist(),
-            part["key_doc_count"].tolist(),
-        )
+        lo, hi = int(idx[0]), int(idx[-1]) + 1
+        if hi - lo == len(idx):  # a document's lines are contiguous (written doc by doc)
+            args = [c[lo:hi] for c in cols]
+        else:
+            args = [[c[i] for i in idx.tolist()] for c in cols]
+        line_cols, doc_row = finish_document(*args)
         for name, values in line_cols.items():
             extra.setdefault(name, []).extend(values)
         doc_row["lang_mix"] = [{"lang": k, "share": v} for k, v in doc_row["lang_mix"].items()]
