@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from transforms.quality import QUALITY_COLUMNS
+
 LANG_SHARE = pa.list_(pa.struct([("lang", pa.string()), ("share", pa.float32())]))
 COUNTS = pa.list_(pa.struct([("name", pa.string()), ("count", pa.int64())]))
 
@@ -62,6 +64,11 @@ DOCUMENTS = pa.schema(
         ("content_hash", pa.string()),
         ("encoding", pa.string()),
         ("decode_replaced", pa.bool_()),
+        # Gopher / C4 / FineWeb quality signals of the content text (transforms/quality.py).
+        *(
+            (name, pa.int32() if kind == "int" else pa.float32())
+            for name, kind in QUALITY_COLUMNS.items()
+        ),
     ]
 )
 DOCUMENTS_STAGED = DOCUMENTS.append(pa.field("lang", pa.string()))

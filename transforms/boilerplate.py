@@ -1,6 +1,23 @@
-"""Boilerplate stage: reason codes per line, then context smoothing.
+"""Boilerplate stage: reason codes per line, then context from the page's main block.
 
 `is_boilerplate = bool(reasons)`. Every rule returns a reason code; nothing is dropped here.
+
+Each line first gets its own evidence:
+
+- *strong* reasons (lexicon phrase, one-line menu, template line seen in many documents,
+  repeat inside the document, no letters, a date/byline line) are boilerplate evidence;
+  the structural ones (STRUCTURAL_REASONS) do not flag a line inside the main block;
+- *weak* reasons (too few words, no terminal punctuation, inside a run of unpunctuated
+  lines, a short repeat) say "looks like a list item or a heading": the line keeps them
+  only outside the main block;
+- a long punctuated line with no strong reason is *content* evidence.
+
+Context (jusText-style, Pomikalek 2011, sec. 3.2, with a main block after Finn et al.
+2001's Body Text Extraction): the main block is the span with the largest sum of line
+scores, grown over adjacent sentence-like lines and the headline right above it. Inside
+it, unsure lines are content (a headline or a list inside the article); outside it they
+are `context_boilerplate`, as is a sentence isolated between boilerplate lines (a teaser
+inside a "more stories" list).
 """
 
 from __future__ import annotations
@@ -9,60 +26,270 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+# C4 keeps only lines ending in terminal punctuation (Raffel et al. 2020, sec. 2.2).
+TERMINAL_PUNCT = (".", "!", "?", '"', "'", "\u201d", "\u2019", "\u3002", ")", ":", "\u2026")
+# C4 keeps only lines with at least this many words (Raffel et al. 2020, sec. 2.2).
+MIN_WORDS = 3
 # A line of a run of at least this many consecutive unpunctuated lines is list/navigation
 # (jusText treats runs of short "bad" paragraphs the same way: Pomikalek 2011, ch. 3).
 MIN_UNPUNCTUATED_RUN = 3
-# C4 keeps only lines ending in terminal punctuation (Raffel et al. 2020, sec. 2.2).
-TERMINAL_PUNCT = (".", "!", "?", '"', "'", "\u201d", "\u2019", "\u3002", ")")
 # jusText's length_low: lines shorter than this many characters are "short" and take the
 # class of their neighbours (Pomikalek 2011, sec. 3.2; justext default LENGTH_LOW = 70).
 SHORT_LINE_CHARS = 70
-# A line whose key appears in at least this many documents is a site template line.
+# A line repeated inside its document is a strong signal only from this many words on
+# (a repeated prompt or teaser); shorter repeats are table cells, specs or list items and
+# only count when the context is boilerplate too. winnow's own choice, measured.
+REPEAT_MIN_WORDS = 5
+# Main-block scores (Finn, Kushmerick & Smyth 2001, "Fact or fiction: content
+# classification for digital libraries", Body Text Extraction): the main content is the
+# contiguous span of lines with the largest sum of scores. A content-evidence line scores
+# +2, a strongly flagged line -1, an unsure line 0. winnow's own weights, measured.
+CONTENT_SCORE = 2.0
+BOILERPLATE_SCORE = -1.0
+# A line whose key appears in at least this many *other* documents (beyond the copies of
+# this document) is a site template line. winnow's own choice, measured on the eval set.
 MIN_TEMPLATE_DOCS = 3
+# Lexicon phrases only count on lines up to this many words: a long sentence that mentions
+# "cookies" is about cookies, not a cookie banner. winnow's own choice, measured.
+LEXICON_MAX_WORDS = 30
+# Lines whose letters are less than this share of their non-space characters are symbols,
+# numbers, prices or dates (Gopher's 80% alphabetic-word rule, applied per line: Rae et
+# al. 2021, app. A).
+MIN_LETTER_RATIO = 0.5
 
-# Multilingual phrases of paywall/subscription/login prompts (en, no, da, sv, de, fr, es).
-_LEXICON = {
+# Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt. Phrases match anywhere
+# in a line of at most LEXICON_MAX_WORDS words; `_WHOLE_LINE` entries only as the whole line.
+_LEXICON: dict[str, list[str]] = {
     "lexicon_paywall": [
         r"free trial",
-        r"subscribe (now|today)",
-        r"already (a )?subscriber",
+        r"subscribe (now|today|to (read|continue))",
+        r"already (a )?(subscriber|member)",
+        r"subscribers? only",
+        r"to continue reading",
+        r"unlock (this|full) (article|story)",
         r"gratis prøveperiode",
-        r"allerede abonnent",
+        r"allerede (abonnent|kunde)",
         r"prøveperiode",
         r"redan prenumerant",
+        r"bli prenumerant",
         r"bereits abonnent",
-        r"déjà abonné",
-        r"ya eres suscriptor",
-        r"premium ?histor",
+        r"jetzt abonnieren",
         r"kostenlos testen",
+        r"déjà abonné",
         r"essai gratuit",
+        r"abonnez-vous",
+        r"ya eres suscriptor",
+        r"suscr[ií]bete",
         r"prueba gratuita",
+        r"al abonnee",
+        r"word abonnee",
+        r"sei già abbonato",
+        r"abbonati",
+        r"já é assinante",
+        r"assine (já|agora)",
+        r"premium ?histor",
     ],
     "lexicon_login": [
         r"\blog ?in\b",
         r"\bsign ?in\b",
-        r"\blogg på\b",
+        r"\bsign up\b",
+        r"\blog ?out\b",
+        r"\bregister\b",
+        r"\bmy account\b",
+        r"\bforgot (your )?password\b",
+        r"\blogg (på|inn)\b",
         r"\blog ind\b",
         r"\blogga in\b",
         r"\banmelden\b",
+        r"\beinloggen\b",
         r"\bse connecter\b",
+        r"\bconnexion\b",
         r"iniciar sesión",
+        r"\binloggen\b",
+        r"\baccedi\b",
+        r"\bentrar\b",
+        r"\bmin side\b",
+        r"\bmein konto\b",
+        r"\bmon compte\b",
+        r"\bmi cuenta\b",
     ],
-    "lexicon_share": [r"^share (this|on)\b", r"\bpartager sur\b", r"\bteilen\b", r"\bdel på\b"],
-    "lexicon_cookie": [r"\bcookies?\b", r"\binformasjonskapsler\b"],
-    "lexicon_copyright": [r"copyright|©|\(c\) \d{4}|all rights reserved|alle rettigheter"],
+    "lexicon_share": [
+        r"^share (this|on|via|the)\b",
+        r"^share:",
+        r"\bpartager sur\b",
+        r"\bteilen\b",
+        r"\bdel på\b",
+        r"\bdela på\b",
+        r"\bcompartir en\b",
+        r"\bcondividi\b",
+        r"\bcompartilhe\b",
+        r"\bdelen op\b",
+        r"\b(tweet|pin) (this|it)\b",
+        r"\bclick to (share|email|print)\b",
+        r"^(follow|like|join) us\b",
+        r"^følg oss\b",
+        r"^følg os\b",
+        r"^följ oss\b",
+        r"^folge?n? uns\b",
+        r"^suivez-nous\b",
+        r"^síguenos\b",
+        r"^volg ons\b",
+        r"^seguici\b",
+        r"^siga-nos\b",
+    ],
+    "lexicon_cookie": [
+        r"\bcookies?\b",
+        r"\binformasjonskapsler\b",
+        r"\bprivacy (policy|statement|notice|settings)\b",
+        r"\bterms (of|and) (use|service|conditions)\b",
+        r"\bpersonvern\b",
+        r"\bdatenschutz",
+        r"\bpolitique de confidentialité\b",
+        r"\bpolítica de privacidad\b",
+        r"\bprivacybeleid\b",
+        r"\binformativa (sulla )?privacy\b",
+        r"\bpolítica de privacidade\b",
+        r"\bmentions légales\b",
+        r"\bimpressum\b",
+        r"\baviso legal\b",
+    ],
+    "lexicon_copyright": [
+        r"copyright|©|\(c\) \d{4}|all rights reserved|alle rettigheter|alle rechte vorbehalten",
+        r"tous droits réservés|todos los derechos reservados|alle rechten voorbehouden",
+        r"tutti i diritti riservati|todos os direitos reservados|alla rättigheter förbehållna",
+        r"powered by\b",
+    ],
     "lexicon_read_more": [
-        r"^read more\b",
-        r"^les mer\b",
+        r"^read (more|next|the full)\b",
+        r"^continue reading\b",
+        r"^(see|view|show) (all|more)\b",
+        r"^load more\b",
+        r"^more (stories|news|articles)\b",
+        r"^(related|recommended|popular|latest|recent|trending) (articles?|posts?|stories|news)\b",
+        r"^you (may|might) (also )?like\b",
+        r"^les (mer|også)\b",
+        r"^læs (mere|også)\b",
+        r"^läs (mer|också)\b",
         r"^weiterlesen\b",
-        r"^lire la suite\b",
+        r"^mehr (zum thema|lesen)\b",
+        r"^lire (la suite|aussi)\b",
         r"^leer más\b",
+        r"^lees meer\b",
+        r"^leggi (anche|tutto)\b",
+        r"^(leia|saiba) mais\b",
+        r"^(previous|next|older|newer) (post|article|story|entry|page)\b",
+        r"^(forrige|neste|næste) (artikkel|artikel|sak|side)\b",
+        r"^(föregående|nästa) (artikel|sida)\b",
+        r"^(vorheriger|nächster) (artikel|beitrag)\b",
+        r"^(article|page) (précédent|suivant)e?\b",
+        r"^(artículo|entrada|página) (anterior|siguiente)\b",
+        r"^(vorig|volgend)e? (artikel|bericht|pagina)\b",
+        r"^(articolo|pagina) (precedente|successiv[oa])\b",
+        r"^(artigo|página) (anterior|seguinte)\b",
+        r"^back to (top|home)\b",
     ],
-    "lexicon_newsletter": [r"newsletter|nyhetsbrev"],
+    "lexicon_newsletter": [
+        r"newsletter|nyhetsbrev|nyhedsbrev|nieuwsbrief",
+        r"\benter your e-?mail\b",
+        r"\bsubscribe\b",
+        r"\babonner\b",
+    ],
+    "lexicon_comment": [
+        r"^(leave|post|add) a (comment|reply)\b",
+        r"^\d+ (comments?|replies|responses)\b",
+        r"^(reply|svar|antworten|répondre|responder|rispondi)$",
+        r"\bcancel reply\b",
+        r"^(posted|published|updated|written) (by|on)\b",
+    ],
 }
+# Whole lines that are navigation, share buttons or shop widgets in any of the languages.
+_WHOLE_LINE = (
+    r"home|menu|search|skip to (main )?content|back to top|top|next|previous|close|more|"
+    r"facebook|twitter|x|instagram|linkedin|pinterest|youtube|whatsapp|email|e-mail|print|"
+    r"share|tweet|rss|reddit|telegram|tiktok|"
+    r"add to (cart|basket|wishlist)|buy now|shop now|view cart|checkout|"
+    r"contact( us)?|about( us)?|sitemap|careers|faq|help|"
+    r"hjem|forside|søk|søg|sök|meny|startseite|suche|accueil|recherche|inicio|buscar|"
+    r"zoeken|cerca|pesquisar|del|dela|teilen|partager|compartir|condividi|delen|"
+    r"loading(\.\.\.)?|advertisement|annonse|annons|anzeige|publicité|publicidad|"
+    r"advertentie|pubblicità|publicidade|sponsored"
+)
+
+
+def _compile_lexicon(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    """Up to three regexes per category (line-start, word-bounded, plain) for lowercased text.
+
+    Python's re scans fast for one literal-led alternation but slowly for an alternation
+    whose branches each start with an anchor, so anchors are factored out.
+    """
+    start = [p[1:] for p in patterns if p.startswith("^")]
+    word = [p[2:] for p in patterns if p.startswith(r"\b")]
+    plain = [p for p in patterns if not p.startswith(("^", r"\b"))]
+    out = []
+    if start:
+        out.append(re.compile("^(?:" + "|".join(start) + ")"))
+    if word:
+        out.append(re.compile(r"\b(?:" + "|".join(word) + ")"))
+    if plain:
+        out.append(re.compile("|".join(plain)))
+    return tuple(out)
+
+
+_LEXICON_RES = {code: _compile_lexicon(pats) for code, pats in _LEXICON.items()}
+_WHOLE_LINE_RE = re.compile(rf"(?:{_WHOLE_LINE})\W*", re.IGNORECASE)
 # Menus written as one line: "Home | News | Sport".
-NAV_SEPARATORS = re.compile(r"(\s[|•·»/]\s.*){2,}")
-_LEXICON_RE = {code: re.compile("|".join(p), re.IGNORECASE) for code, p in _LEXICON.items()}
+NAV_SEPARATORS = re.compile(r"(\s[|•·»/>]\s.*){2,}")
+# A line that is only a date, a time, or a byline with a date.
+_DATE_LINE = re.compile(
+    r"^(?:(?:posted|published|updated|by)\b.{0,60})?"
+    r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|févr|avr|juil|"
+    r"déc|ene|abr|ago|dic|mrt|gen|giu|lug|set|ott|fev|out)[a-zé]*\.? \d{1,2},? \d{4}|"
+    r"\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|"
+    r"févr|avr|juil|déc|ene|abr|ago|dic|mrt|gen|giu|lug|set|ott|fev|out)[a-zé]*\.? \d{4})"
+    r"(?:,? (?:at )?\d{1,2}[:.]\d{2}(?: ?[ap]\.?m\.?)?)?\W*$",
+    re.IGNORECASE,
+)
+_LETTERS = re.compile(r"[^\W\d_]")
+_WORD = re.compile(r"[^\W\d_]+")
+
+# Reason codes that hold whatever the context says.
+STRONG_REASONS = frozenset(
+    [
+        *_LEXICON,
+        "lexicon_navigation",
+        "navigation_separators",
+        "repeated_in_doc",
+        "template_line",
+        "no_letters",
+        "date_line",
+    ]
+)
+# Strong codes about a line's shape or frequency rather than its wording: they count against
+# a main block, but inside the main block they do not flag a line (table cells, prices and
+# repeated specs in a product page; a site's standard heading inside the article).
+STRUCTURAL_REASONS = frozenset(["repeated_in_doc", "template_line", "no_letters"])
+# Reason codes that only stand when the context is boilerplate too.
+WEAK_REASONS = frozenset(["too_few_words", "no_terminal_punct", "unpunctuated_run"])
+# Every code flag_lines can emit (README's glossary documents each one).
+REASON_CODES = STRONG_REASONS | WEAK_REASONS | {"empty_line", "context_boilerplate"}
+# Signals that can be switched off (for ablation in benchmarks/eval_boilerplate.py).
+RULES = frozenset(
+    [
+        "lexicon",
+        "navigation_separators",
+        "repeated_in_doc",
+        "template_line",
+        "no_letters",
+        "date_line",
+        "too_few_words",
+        "no_terminal_punct",
+        "unpunctuated_run",
+        "main_block",
+        "isolated_sentence",
+        "smoothing",
+    ]
+)
 
 
 def has_terminal_punct(text: str) -> bool:
@@ -74,13 +301,31 @@ def has_terminal_punct(text: str) -> bool:
     return text.rstrip().endswith(TERMINAL_PUNCT)
 
 
-def lexicon_reasons(text: str) -> tuple[str, ...]:
-    """Reason codes of the multilingual prompt lexicon that match the line."""
-    return tuple(code for code, rx in _LEXICON_RE.items() if rx.search(text))
+def lexicon_reasons(text: str, *, max_words: int = LEXICON_MAX_WORDS) -> tuple[str, ...]:
+    """Reason codes of the multilingual prompt lexicon that match the line.
+
+    >>> lexicon_reasons("Allerede abonnent? Logg på")
+    ('lexicon_paywall', 'lexicon_login')
+    >>> lexicon_reasons("Facebook")
+    ('lexicon_navigation',)
+    """
+    s = text.strip()
+    if len(s.split()) > max_words:
+        return ()
+    if _WHOLE_LINE_RE.fullmatch(s):
+        return ("lexicon_navigation",)
+    low = s.lower()
+    return tuple(
+        code for code, regexes in _LEXICON_RES.items() if any(rx.search(low) for rx in regexes)
+    )
 
 
 def repeated_in_doc(keys: Sequence[int]) -> list[bool]:
-    """True for every occurrence of a non-empty key that occurs more than once."""
+    """True for every occurrence of a non-empty key that occurs more than once.
+
+    >>> repeated_in_doc([1, 2, 1, 0, 0])
+    [True, False, True, False, False]
+    """
     counts = Counter(k for k in keys if k)
     return [bool(k) and counts[k] > 1 for k in keys]
 
@@ -100,68 +345,190 @@ def unpunctuated_runs(texts: Sequence[str], *, min_run: int = MIN_UNPUNCTUATED_R
     return flags
 
 
+def template_lines(
+    keys: Sequence[int],
+    key_doc_counts: Sequence[int],
+    *,
+    min_docs: int = MIN_TEMPLATE_DOCS,
+) -> list[bool]:
+    """True for lines whose key is in >= min_docs documents beyond this document's copies.
+
+    Exact and near-duplicate copies of a document share all their lines, so a plain count
+    would flag a syndicated article. The document's own copy count is estimated as the
+    smallest count among its keys (its most unique line); a line is a template line when
+    its count exceeds that by at least `min_docs - 1`.
+
+    >>> template_lines([1, 2, 3], [1, 3, 40])
+    [False, True, True]
+    >>> template_lines([1, 2, 3], [5, 5, 5])
+    [False, False, False]
+    """
+    present = [c for k, c in zip(keys, key_doc_counts, strict=True) if k and c > 0]
+    if not present:
+        return [False] * len(keys)
+    copies = min(present)
+    return [
+        bool(k) and c - copies + 1 >= min_docs for k, c in zip(keys, key_doc_counts, strict=True)
+    ]
+
+
+def line_evidence(
+    text: str, *, rules: frozenset[str] = RULES
+) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """Strong reasons, weak reasons and content evidence of one non-empty line on its own.
+
+    Content evidence: no strong reason, terminal punctuation and at least jusText's
+    length_low characters.
+
+    >>> line_evidence("Allerede abonnent? Logg på")
+    (('lexicon_paywall', 'lexicon_login'), ('no_terminal_punct',), False)
+    """
+    s = text.strip()
+    strong: list[str] = []
+    weak: list[str] = []
+    if "lexicon" in rules:
+        strong.extend(lexicon_reasons(s))
+    if "navigation_separators" in rules and NAV_SEPARATORS.search(s):
+        strong.append("navigation_separators")
+    if "no_letters" in rules and len(_LETTERS.findall(s)) < MIN_LETTER_RATIO * len(
+        s.replace(" ", "")
+    ):
+        strong.append("no_letters")
+    if "date_line" in rules and len(s) < SHORT_LINE_CHARS and _DATE_LINE.match(s):
+        strong.append("date_line")
+    if "too_few_words" in rules and len(s.split()) < MIN_WORDS:
+        weak.append("too_few_words")
+    terminal = s.endswith(TERMINAL_PUNCT)
+    if "no_terminal_punct" in rules and not terminal:
+        weak.append("no_terminal_punct")
+    good = not strong and terminal and len(s) >= SHORT_LINE_CHARS
+    return tuple(strong), tuple(weak), good
+
+
+def main_block(scores: Sequence[float]) -> tuple[int, int]:
+    """[start, end) of the contiguous span with the largest score sum; (0, 0) if none is > 0.
+
+    >>> main_block([-1, 2, 0, 0, 2, -1, -1, 2, -1])
+    (1, 5)
+    """
+    best, best_span = 0.0, (0, 0)
+    cur, start = 0.0, 0
+    for i, x in enumerate(scores):
+        if cur <= 0:
+            cur, start = 0.0, i
+        cur += x
+        if cur > best:
+            best, best_span = cur, (start, i + 1)
+    return best_span
+
+
+def context_classes(evidence: Sequence[bool | None]) -> list[bool]:
+    """jusText-style context: each line's class from its nearest evidence on both sides.
+
+    `evidence` is True (boilerplate), False (content) or None (unsure); the document edges
+    count as boilerplate. A line is boilerplate when it is boilerplate evidence or when the
+    nearest evidence on both sides is boilerplate (an unsure line, or a content line
+    isolated among boilerplate); otherwise it is content.
+
+    >>> context_classes([False, None, True, False, True, None, None, False])
+    [True, False, True, True, True, False, False, True]
+    """
+    n = len(evidence)
+    before = [True] * n
+    prev = True
+    for i in range(n):
+        before[i] = prev
+        if evidence[i] is not None:
+            prev = evidence[i]
+    out = [True] * n
+    nxt = True
+    for i in range(n - 1, -1, -1):
+        ev = evidence[i]
+        out[i] = bool(ev) or (before[i] and nxt)
+        if ev is not None:
+            nxt = ev
+    return out
+
+
 def flag_lines(
     texts: Sequence[str],
     keys: Sequence[int],
     key_doc_counts: Sequence[int],
     *,
     min_template_docs: int = MIN_TEMPLATE_DOCS,
+    rules: frozenset[str] = RULES,
 ) -> list[tuple[str, ...]]:
-    """Reason codes for every line of one document; () means content."""
-    repeated = repeated_in_doc(keys)
-    runs = unpunctuated_runs(texts)
-    out = []
+    """Reason codes for every line of one document; () means content.
+
+    `rules` switches signals off (for measuring them); the default uses all of RULES.
+    """
+    if not rules <= RULES:
+        raise ValueError(f"unknown rules: {sorted(rules - RULES)}")
+    if min_template_docs < 1:
+        raise ValueError("min_template_docs must be >= 1")
+    n = len(texts)
+    if not (len(keys) == len(key_doc_counts) == n):
+        raise ValueError("texts, keys and key_doc_counts must have the same length")
+    repeated = repeated_in_doc(keys) if "repeated_in_doc" in rules else [False] * n
+    runs = unpunctuated_runs(texts) if "unpunctuated_run" in rules else [False] * n
+    templ = (
+        template_lines(keys, key_doc_counts, min_docs=min_template_docs)
+        if "template_line" in rules
+        else [False] * n
+    )
+    strong_all: list[tuple[str, ...]] = []
+    weak_all: list[tuple[str, ...]] = []
+    evidence: list[bool | None] = []  # True = boilerplate, False = content, None = unsure
     for i, text in enumerate(texts):
         if not text.strip():
-            out.append(("empty_line",))
-            continue
-        reasons = list(lexicon_reasons(text))
-        if NAV_SEPARATORS.search(text):
-            reasons.append("navigation_separators")
-        if repeated[i]:
-            reasons.append("repeated_in_doc")
-        if runs[i]:
-            reasons.append("unpunctuated_run")
-        # Only short lines: a long sentence seen in many documents is a syndicated copy
-        # (dedup's business), not a site template.
-        if key_doc_counts[i] >= min_template_docs and len(text.strip()) < SHORT_LINE_CHARS:
-            reasons.append("template_line")
-        out.append(tuple(reasons))
-    return smooth_reasons(texts, out)
-
-
-def smooth_reasons(
-    texts: Sequence[str], reasons: Sequence[tuple[str, ...]], *, short_chars: int = SHORT_LINE_CHARS
-) -> list[tuple[str, ...]]:
-    """jusText-style context: a short unflagged line between boilerplate becomes boilerplate.
-
-    Flagged lines are boilerplate evidence, long unflagged lines content evidence; a short
-    unflagged line looks at the nearest evidence before and after it (the document edges
-    count as boilerplate) and is flagged `context_boilerplate` when both sides are
-    boilerplate. A document with no content evidence at all is left as it is.
-    """
-    evidence: list[bool | None] = []  # True = boilerplate, False = content, None = short
-    for text, r in zip(texts, reasons, strict=True):
-        if r:
-            evidence.append(True)
-        elif len(text.strip()) >= short_chars:
-            evidence.append(False)
-        else:
+            strong_all.append(("empty_line",))
+            weak_all.append(())
             evidence.append(None)
-    if False not in evidence:
-        return list(reasons)
-    n = len(texts)
-    before: list[bool] = [True] * n
-    prev = True
-    for i in range(n):
-        before[i] = prev
-        if evidence[i] is not None:
-            prev = evidence[i]
-    out = list(reasons)
-    nxt = True
-    for i in range(n - 1, -1, -1):
-        if evidence[i] is None and before[i] and nxt:
-            out[i] = ("context_boilerplate",)
-        if evidence[i] is not None:
-            nxt = evidence[i]
+            continue
+        strong, weak, good = line_evidence(text, rules=rules)
+        if repeated[i]:
+            if len(text.split()) >= REPEAT_MIN_WORDS:
+                strong = (*strong, "repeated_in_doc")
+            else:
+                weak = (*weak, "repeated_in_doc")
+        # A long punctuated line shared by many documents is a syndicated copy (dedup's
+        # business), not a site template.
+        if templ[i] and not good:
+            strong = (*strong, "template_line")
+        if runs[i]:
+            weak = (*weak, "unpunctuated_run")
+        strong_all.append(strong)
+        weak_all.append(weak)
+        evidence.append(True if strong else False if good else None)
+    if "smoothing" not in rules:
+        return [s + w for s, w in zip(strong_all, weak_all, strict=True)]
+    context = context_classes(evidence)
+    if "main_block" in rules:
+        scores = [
+            0.0 if ev is None else BOILERPLATE_SCORE if ev else CONTENT_SCORE for ev in evidence
+        ]
+        start, end = main_block(scores)
+        if end > start:  # grow over adjacent sentence-like lines (punctuated, >= 3 words)
+            while start > 0 and evidence[start - 1] is None and not weak_all[start - 1]:
+                start -= 1
+            while end < n and evidence[end] is None and not weak_all[end]:
+                end += 1
+            if start > 0 and evidence[start - 1] is None:  # the article's headline
+                start -= 1
+        in_block = [start <= i < end for i in range(n)]
+    else:
+        in_block = [not c for c in context]
+    out: list[tuple[str, ...]] = []
+    for i, (strong, weak, ev) in enumerate(zip(strong_all, weak_all, evidence, strict=True)):
+        if strong and in_block[i] and "main_block" in rules and set(strong) <= STRUCTURAL_REASONS:
+            out.append(())
+        elif strong:
+            out.append(strong + weak)
+        elif ev is False:  # content evidence: boilerplate only when isolated outside the block
+            isolated = "isolated_sentence" in rules and not in_block[i] and context[i]
+            out.append(("context_boilerplate",) if isolated else ())
+        elif in_block[i]:
+            out.append(())
+        else:
+            out.append((*weak, "context_boilerplate"))
     return out

@@ -9,6 +9,7 @@ from transforms.dedup import content_hash
 from transforms.documents import content_text
 from transforms.language import LangResult, detect_lines, document_language, language_mix
 from transforms.lines import line_key, split_lines
+from transforms.quality import quality_signals
 from transforms.records import Document
 
 LABEL_COLUMNS = ("doc_id", "line_no", "start", "end", "text", "line_key", "lang_raw", "lang_score")
@@ -78,6 +79,7 @@ def finish_document(
         "n_lines": len(texts),
         "n_content_lines": len(texts) - sum(is_bp),
         "content_hash": content_hash(text),
+        **quality_signals(text),
     }
     return line_cols, doc_row
 

@@ -39,6 +39,10 @@ def test_sample_page_lines(sample_run):
     assert not lines.loc[0:8, "dup_in_doc"].any()
     assert all(len(r) > 0 for r in paywall["boilerplate_reasons"])
     assert all(len(r) == 0 for r in article["boilerplate_reasons"])
+    teasers = lines.iloc[12:32]
+    assert teasers["is_boilerplate"].all()
+    assert all(len(r) > 0 for r in teasers["boilerplate_reasons"])
+    assert int(lines["is_boilerplate"].sum()) == 26
 
 
 def test_sample_page_document_is_its_article(sample_run, sample_lines):
@@ -50,6 +54,10 @@ def test_sample_page_document_is_its_article(sample_run, sample_lines):
     assert doc["text"] == "\n".join(sample_lines[0:6])
     assert doc["n_lines"] == 32 and doc["n_content_lines"] == 6
     assert summary["n_documents_kept"] == 1 and summary["n_errors"] == 0
+    # quality signals are computed on the six article lines only
+    assert doc["gopher_dup_line_frac"] == 0.0
+    assert doc["c4_terminal_punct_ratio"] == 1.0
+    assert doc["gopher_words"] > 100 and doc["gopher_stop_words"] >= 2
 
 
 def test_every_dataset_is_readable(sample_run):

@@ -1,0 +1,132 @@
+import math
+import random
+from collections import Counter
+
+import pytest
+
+from transforms.quality import (
+    QUALITY_COLUMNS,
+    c4_line_ratios,
+    dup_ngram_chars,
+    find_duplicates,
+    fineweb_ratios,
+    gopher_quality,
+    gopher_repetition,
+    quality_signals,
+    tokenize_words,
+    top_ngram_chars,
+)
+
+
+def test_tokenizer_splits_words_and_punctuation():
+    assert tokenize_words("It's 5 o'clock... #tag") == [
+        "It", "'", "s", "5", "o", "'", "clock", ".", ".", ".", "#", "tag",
+    ]  # fmt: skip
+
+
+def test_gopher_quality_definitions():
+    text = "The cat and the dog.\n• a list item\nwait...\n# 42"
+    q = gopher_quality(text)
+    # tokens: The cat and the dog . • a list item wait . . . # 42 -> punctuation-only
+    # tokens (".", "#") are not words; "•" is not in string.punctuation, so it counts.
+    words = ["The", "cat", "and", "the", "dog", "•", "a", "list", "item", "wait", "42"]
+    assert q["gopher_words"] == len(words)
+    assert q["gopher_mean_word_length"] == pytest.approx(sum(map(len, words)) / len(words))
+    assert q["gopher_hash_word_ratio"] == pytest.approx(1 / 11)  # count("#") / words
+    assert q["gopher_ellipsis_word_ratio"] == pytest.approx(1 / 11)  # ("..." + "…") / words
+    assert q["gopher_bullet_lines_ratio"] == pytest.approx(1 / 4)  # lines starting with •
+    assert q["gopher_ellipsis_lines_ratio"] == pytest.approx(1 / 4)  # lines ending ... or …
+    # tokens with a letter / words (numerator counts over all tokens, as in DataTrove)
+    assert q["gopher_alpha_words_ratio"] == pytest.approx(9 / 11)
+    assert q["gopher_stop_words"] == 2  # "the", "and"; case-sensitive like DataTrove
+
+
+def test_find_duplicates_counts_repeats_after_the_first():
+    assert find_duplicates(["ab", "c", "ab", "ab", "c"]) == (3, 5)
+
+
+def test_top_and_duplicated_ngram_characters():
+    words = ["a", "b", "c", "a", "b", "c", "a", "b"]
+    assert top_ngram_chars(words, 2) == 3 * 3  # "a b" x3
+    # 3-grams: abc bca cab abc(dup: +5, skip 3) -> idx 6: "a b" is not a 3-gram; stop
+    assert dup_ngram_chars(words, 3) == 5
+    assert top_ngram_chars(["a"], 2) == 0
+    assert dup_ngram_chars([], 5) == 0
+
+
+def test_gopher_repetition_definitions():
+    text = "alpha beta\ngamma\nalpha beta\nalpha beta"
+    r = gopher_repetition(text)
+    assert r["gopher_dup_line_frac"] == pytest.approx(2 / 4)
+    assert r["gopher_dup_line_char_frac"] == pytest.approx(20 / len(text))
+    assert r["gopher_top_2gram_char_frac"] == pytest.approx(len("alpha beta") * 3 / len(text))
+    # 5-grams of "alpha beta gamma alpha beta alpha beta": no 5-gram repeats
+    assert r["gopher_dup_5gram_char_frac"] == 0.0
+
+
+def test_c4_line_ratios_count_non_empty_lines():
+    r = c4_line_ratios("One two three.\nMenu\n\nTwo words'")
+    assert r["c4_terminal_punct_ratio"] == pytest.approx(2 / 3)
+    assert r["c4_min_words_ratio"] == pytest.approx(1 / 3)
+
+
+def test_fineweb_ratios_definitions():
+    text = "Short.\nA much longer line that does not end with punctuation\nShort\nShort"
+    r = fineweb_ratios(text)
+    assert r["fineweb_line_punct_ratio"] == pytest.approx(1 / 4)
+    assert r["fineweb_short_line_ratio"] == pytest.approx(3 / 4)  # <= 30 characters
+    # "Short" seen twice after... first "Short." differs; the 2nd "Short" is a repeat
+    assert r["fineweb_char_dup_ratio"] == pytest.approx(5 / len(text.replace("\n", "")))
+    assert r["fineweb_new_line_ratio"] == pytest.approx(3 / len(tokenize_words(text)))
+
+
+def test_quality_signals_have_every_column_in_order():
+    q = quality_signals("The cat sat on the mat.\nIt was happy with that.")
+    assert list(q) == list(QUALITY_COLUMNS)
+    for name, kind in QUALITY_COLUMNS.items():
+        assert isinstance(q[name], int if kind == "int" else float), name
+        assert not math.isnan(q[name])
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "   "])
+def test_no_content_gives_zero_counts_and_null_ratios(text):
+    q = quality_signals(text)
+    assert q["gopher_words"] == 0 and q["gopher_stop_words"] == 0
+    assert all(q[n] is None for n, kind in QUALITY_COLUMNS.items() if kind == "float")
+
+
+def test_symbols_only_text_has_null_word_ratios():
+    q = quality_signals("--- *** ???")
+    assert q["gopher_words"] == 0
+    assert q["gopher_mean_word_length"] is None
+    assert q["fineweb_line_punct_ratio"] == 1.0  # the line ends in "?"
+
+
+def _reference_top(words, n):  # DataTrove's string version
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return 0
+    gram, count = Counter(grams).most_common(1)[0]
+    return len(gram) * count
+
+
+def _reference_dup(words, n):
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    seen, chars, i = set(), 0, 0
+    while i < len(grams):
+        if grams[i] in seen:
+            chars += len(grams[i])
+            i += n
+        else:
+            seen.add(grams[i])
+            i += 1
+    return chars
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [2, 3, 5, 10])
+def test_ngram_chars_match_the_string_reference(seed, n):
+    rng = random.Random(seed)
+    words = [rng.choice(["a", "bb", "ccc", "the", ".", "x1"]) for _ in range(200)]
+    assert top_ngram_chars(words, n) == _reference_top(words, n)
+    assert dup_ngram_chars(words, n) == _reference_dup(words, n)
