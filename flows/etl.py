@@ -31,7 +31,7 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import schemas  # noqa: E402
 from flows.artifacts import publish_progress, publish_summary, start_progress  # noqa: E402
-from flows.readers import InputFile, discover_inputs, read_documents  # noqa: E402
+from flows.readers import InputFile, discover_inputs, file_kind, read_documents  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
 from transforms.dedup import find_exact_duplicates  # noqa: E402
@@ -40,20 +40,30 @@ from transforms.rows import count_keys_per_document, finish_document, label_docu
 
 KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
 # Soft cap on the bytes of one batch of files (bounded memory per task).
-BATCH_BYTES = 64 * 1024**2
+BATCH_BYTES = 32 * 1024**2
+# Compressed inputs are weighted by a typical text compression ratio (gzip/zstd on web text
+# expand 3-5x), so a batch of compressed shards does not grow to several times BATCH_BYTES.
+COMPRESSED_WEIGHT = 4
+
+
+def expected_bytes(item: InputFile) -> int:
+    """Rough expanded size of an input file, used only to size batches."""
+    return item.bytes * (COMPRESSED_WEIGHT if file_kind(item.path)[1] else 1)
 
 
 def plan_batches(files: list[InputFile], config: PipelineConfig) -> list[list[InputFile]]:
-    """Group files in input order into batches of at most `batch_files` files / BATCH_BYTES."""
+    """Group files in input order into batches of at most `batch_files` files and about
+    BATCH_BYTES of expanded text (bounded memory per task, work for every worker)."""
     batches: list[list[InputFile]] = []
     current: list[InputFile] = []
     size = 0
     for f in files:
-        if current and (len(current) >= config.batch_files or size + f.bytes > BATCH_BYTES):
+        weight = expected_bytes(f)
+        if current and (len(current) >= config.batch_files or size + weight > BATCH_BYTES):
             batches.append(current)
             current, size = [], 0
         current.append(f)
-        size += f.bytes
+        size += weight
     if current:
         batches.append(current)
     return batches
