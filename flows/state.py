@@ -200,14 +200,6 @@ def dedup_run(
     hashes = docs["content_hash"].to_pylist()
     seen = _prior_hashes(store, pc.unique(docs["content_hash"]))
     exact, kept = find_exact_duplicates(zip(doc_ids, hashes, strict=True), seen=seen)
-    new_hashes = {h: d for h, d in kept.items() if h not in seen}
-    write_parquet(
-        pa.table(
-            {"content_hash": list(new_hashes), "kept_doc_id": list(new_hashes.values())},
-            schema=HASHES_SCHEMA,
-        ),
-        store.final_path(staging, f"_state/hashes/part-{run_seq:05d}.parquet"),
-    )
     exact_ids = {d.doc_id for d in exact}
     position = {d: i for i, d in enumerate(doc_ids)}
     found: list[tuple[int, Duplicate]] = [(position[d.doc_id], d) for d in exact]
@@ -228,7 +220,32 @@ def dedup_run(
         width = config.lsh_bands * config.lsh_rows
         sigs = np.concatenate([np.empty((0, width), np.uint32), *sig_parts])
         found += near_dedup(store, staging, sigs, pos, doc_ids, run_seq, config).duplicates
+        # exact copies of a near duplicate, and its hash, point to the near survivor
+        near = {d.doc_id: d for _, d in found if d.kind == "near"}
+        found = [
+            (
+                p,
+                Duplicate(
+                    d.doc_id,
+                    near[d.kept_doc_id].kept_doc_id,
+                    d.kind,
+                    near[d.kept_doc_id].similarity,
+                ),
+            )
+            if d.kind == "exact" and d.kept_doc_id in near
+            else (p, d)
+            for p, d in found
+        ]
+        kept = {h: near[d].kept_doc_id if d in near else d for h, d in kept.items()}
     found.sort(key=lambda x: x[0])
+    new_hashes = {h: d for h, d in kept.items() if h not in seen}
+    write_parquet(
+        pa.table(
+            {"content_hash": list(new_hashes), "kept_doc_id": list(new_hashes.values())},
+            schema=HASHES_SCHEMA,
+        ),
+        store.final_path(staging, f"_state/hashes/part-{run_seq:05d}.parquet"),
+    )
     table = pa.Table.from_pylist(
         [
             {
