@@ -63,7 +63,7 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant (splitmix64)
 _MIX2 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finalizer constants
 _MIX3 = np.uint64(0x94D049BB133111EB)
 # Shingles hashed per chunk in `minhash_signatures` (bounds the (perm x shingle) temporary).
-_CHUNK_SHINGLES = 1 << 16
+_CHUNK_SHINGLES = 1 << 13
 
 
 def shingle_hashes(text: str, *, n: int = SHINGLE_WORDS) -> np.ndarray:
