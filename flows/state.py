@@ -3,7 +3,7 @@
 Layout under OUTPUT/_state/ (append-only; each run stages its parts in `final/_state/...`,
 so they become visible atomically when the run commits):
 
-    minhash-<B>x<R>-w<N>/sig/part-<run>.parquet           ordinal, doc_id, signature
+    minhash-<B>x<R>-w<N>/sig/part-<run>-<cccc>.parquet    ordinal, doc_id, signature
     minhash-<B>x<R>-w<N>/band=<bb>/part-<run>.parquet     key, ordinal (sorted by key)
 
 `ordinal` = run_seq << 32 | position in the run's input order: the global survivor order.
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flows import schemas
@@ -36,7 +37,8 @@ from transforms.dedup import (
     shingle_hashes,
 )
 
-SIG_SCHEMA_FIELDS = [("ordinal", pa.int64()), ("doc_id", pa.string())]
+# Signature rows per state file: reading the candidates' signatures scans at most this many.
+SIG_ROWS_PER_FILE = 65_536
 BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("ordinal", pa.int64())])
 
 
@@ -49,13 +51,16 @@ def _parts(folder: Path) -> list[Path]:
     return sorted(folder.glob("part-*.parquet")) if folder.exists() else []
 
 
-def _read_filtered(folder: Path, column: str, values: pa.Array, columns: list[str]) -> pa.Table:
-    """Rows of every part whose `column` is in `values`, read one part at a time."""
-    tables = []
-    for part in _parts(folder):
-        t = pq.read_table(part, columns=columns)
-        tables.append(t.filter(pc.is_in(t[column], value_set=values)))
-    return pa.concat_tables(tables) if tables else None
+def _read_filtered(
+    folder: Path, column: str, values: pa.Array, columns: list[str]
+) -> pa.Table | None:
+    """Rows of every part whose `column` is in `values`, scanned batch by batch (bounded memory)."""
+    parts = _parts(folder)
+    if not parts:
+        return None
+    return ds.dataset(parts, format="parquet").to_table(
+        columns=columns, filter=ds.field(column).isin(values)
+    )
 
 
 @dataclass(frozen=True)
@@ -145,16 +150,18 @@ def near_dedup(
     keep_rows = np.array([h and int(p) not in removed for p, h in zip(pos, has, strict=True)], bool)
     ks = keep_rows.nonzero()[0]
     width = bands * rows
-    write_parquet(
-        pa.table(
-            {
-                "ordinal": pa.array(ordinals[ks]),
-                "doc_id": pa.array([doc_ids[int(pos[i])] for i in ks], pa.string()),
-                "signature": pa.array([sigs[i].tobytes() for i in ks], pa.binary(4 * width)),
-            }
-        ),
-        final_root / "sig" / f"part-{run_seq:05d}.parquet",
-    )
+    for c, start in enumerate(range(0, max(len(ks), 1), SIG_ROWS_PER_FILE)):
+        chunk = ks[start : start + SIG_ROWS_PER_FILE]
+        write_parquet(
+            pa.table(
+                {
+                    "ordinal": pa.array(ordinals[chunk], pa.int64()),
+                    "doc_id": pa.array([doc_ids[int(pos[i])] for i in chunk], pa.string()),
+                    "signature": pa.array([sigs[i].tobytes() for i in chunk], pa.binary(4 * width)),
+                }
+            ),
+            final_root / "sig" / f"part-{run_seq:05d}-{c:04d}.parquet",
+        )
     for b in range(bands):
         order = np.argsort(keys[ks, b], kind="stable")
         write_parquet(
