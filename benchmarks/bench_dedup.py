@@ -155,6 +155,46 @@ def child(out: str, run_id: str, n_batches: int, run_seq: int) -> None:
     print(json.dumps({"seconds": seconds, "peak_kib": peak - base}))
 
 
+def child_state(out: str, n: int) -> None:
+    """Run 1 of a large-state check: n documents with random signatures through `near_dedup`."""
+    import numpy as np
+
+    from flows.state import near_dedup
+    from flows.store import OutputStore
+    from transforms.config import PipelineConfig
+
+    store = OutputStore(out)
+    config = PipelineConfig()
+    rng = np.random.default_rng(SEED)
+    doc_ids = [f"s{i:09d}" for i in range(n)]
+    base = _rss_kib()
+    t0 = time.perf_counter()
+    sigs = rng.integers(0, 2**32 - 1, (n, config.lsh_bands * config.lsh_rows), dtype=np.uint32)
+    near_dedup(store, store.staging("00001-state"), sigs, np.arange(n), doc_ids, 1, config)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_kib": peak - base}))
+
+
+def large_state(bases: list[str], n_state: int, n_run: int) -> dict:
+    """A run of n_state random-signature documents, then a real n_run-document run against it."""
+    from flows.store import OutputStore
+
+    with tempfile.TemporaryDirectory(prefix="bench-dedup-state-") as tmp:
+        out = Path(tmp) / "out"
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        cmd = [sys.executable, __file__, "--child-state", str(out), str(n_state)]
+        first = json.loads(subprocess.run(cmd, check=True, capture_output=True, env=env).stdout)
+        OutputStore(out).commit("00001-state")
+        state_bytes = sum(p.stat().st_size for p in (out / "_state").rglob("*.parquet"))
+        docs = build_corpus(bases, n_run)
+        store = OutputStore(out)
+        n_batches = stage_run(docs, store, "00002-bench")
+        cmd = [sys.executable, __file__, "--child", str(out), "00002-bench", str(n_batches), "2"]
+        second = json.loads(subprocess.run(cmd, check=True, capture_output=True, env=env).stdout)
+    return {"first": first, "second": second, "state_bytes": state_bytes}
+
+
 def run_dedup(docs_by_run: list[list[dict]], out: Path) -> dict:
     from flows.store import OutputStore
 
@@ -267,11 +307,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_500, 15_000])
+    ap.add_argument(
+        "--state-docs",
+        type=int,
+        nargs="*",
+        default=[100_000, 1_000_000],
+        help="prior-state sizes for the large-state check (random signatures)",
+    )
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--child-state", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         out, run_id, n_batches, seq = args.child
         child(out, run_id, int(n_batches), int(seq))
+        return
+    if args.child_state:
+        child_state(args.child_state[0], int(args.child_state[1]))
         return
     data = args.data
     if not data.exists():
@@ -319,6 +370,26 @@ def main() -> None:
         f"document: {(c1['seconds'] - c0['seconds']) / (s1 - s0) * 1e3:.3f} ms, "
         f"{(c1['peak_kib'] - c0['peak_kib']) * 1024 / (s1 - s0):,.0f} bytes of peak memory"
     )
+    if not args.state_docs:
+        return
+    n_run = args.sizes[0]
+    print(
+        "\nLarge state: run 1 = N documents with random signatures (near_dedup), "
+        f"run 2 = the {n_run:,}-document corpus deduplicated against it\n"
+    )
+    print(
+        "| N in state | state MiB | state bytes/doc | run 1 s | run 1 peak MiB | "
+        "run 1 peak bytes/doc | run 2 s | run 2 peak MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for n in args.state_docs:
+        r = large_state(bases, n, n_run)
+        f, g = r["first"], r["second"]
+        print(
+            f"| {n:,} | {r['state_bytes'] / 2**20:.0f} | {r['state_bytes'] / n:.0f} | "
+            f"{f['seconds']:.1f} | {f['peak_kib'] / 1024:.0f} | {f['peak_kib'] * 1024 / n:,.0f} | "
+            f"{g['seconds']:.2f} | {g['peak_kib'] / 1024:.0f} |"
+        )
 
 
 if __name__ == "__main__":
