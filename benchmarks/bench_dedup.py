@@ -348,7 +348,7 @@ def main() -> None:
         )
         print("| edit rate | planted | mean true Jaccard | recall |\n|---|---|---|---|")
         for rate, row in ev["by_rate"].iterrows():
-            print(f"| {rate:.3f} | {row['n']} | {row['jaccard']:.3f} | {row['recall']:.3f} |")
+            print(f"| {rate:.3f} | {int(row['n'])} | {row['jaccard']:.3f} | {row['recall']:.3f} |")
         print("\n| true Jaccard | planted | recall |\n|---|---|---|")
         for name, n, rec in ev["buckets"]:
             print(f"| {name} | {n} | {rec:.3f} |")
