@@ -66,6 +66,9 @@ def report_markdown(summary: dict) -> str:
         lines += ["", f"## {title}", ""]
         items = summary[key][:10]
         lines += [f"- `{c['name']}`: {c['count']}" for c in items] or ["- none"]
+    lines += ["", "## Top repeated template lines", "", "| documents | line |", "|---:|---|"]
+    for text, n in summary.get("template_lines", []):
+        lines.append(f"| {n} | {text[:120].replace('|', '/')} |")
     lines += ["", "## Datasets", ""]
     lines += [
         f"- `{out}/{name}`" for name in ("lines", "documents", "duplicates", "runs", "errors")

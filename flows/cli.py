@@ -49,7 +49,41 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="langdetect engine: auto (langdetect-rs if installed), rs, py (identical labels)",
     )
+    run.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="run batches on an existing dask.distributed cluster (prefect-dask)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve winnow-etl as a scheduled deployment on a Prefect server",
+        description="Register the winnow-etl flow as a deployment with a cron schedule on the "
+        "Prefect server at PREFECT_API_URL and execute its runs until interrupted. Start a "
+        "server first: PREFECT_SERVER_API_PORT=4200 prefect server start",
+    )
+    serve.add_argument(
+        "--input",
+        action="append",
+        dest="inputs",
+        default=None,
+        help="input file or folder (repeatable; default: seeds)",
+    )
+    serve.add_argument("--output", default="output", help="output folder (default: output)")
+    serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
+    serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
+
+    report = sub.add_parser(
+        "report",
+        help="write OUTPUT/report.html with plots of the datasets",
+        description="Write a self-contained HTML report (plotly) next to the datasets: language "
+        "mix, boilerplate by reason and by source, line lengths, duplicate cluster sizes.",
+    )
+    report.add_argument(
+        "output", nargs="?", default="output", help="output folder (default: output)"
+    )
     return parser
 
 
@@ -113,11 +147,44 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from flows.serve import DEFAULT_CRON, DEPLOYMENT_NAME, serve_etl
+
+    inputs = args.inputs or ["seeds"]
+    for p in inputs:
+        if not Path(p).exists():
+            print(f"winnow: error: input not found: {p}", file=sys.stderr)
+            return EXIT_USAGE
+    if not os.environ.get("PREFECT_API_URL"):
+        print(
+            "winnow: error: serve needs a Prefect server: start one with "
+            "`PREFECT_SERVER_API_PORT=4200 prefect server start` and export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    serve_etl(
+        inputs, args.output, cron=args.cron or DEFAULT_CRON, name=args.name or DEPLOYMENT_NAME
+    )
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from flows.report import write_report
+
+    try:
+        path = write_report(args.output)
+    except FileNotFoundError as exc:
+        print(f"winnow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"report written to {path}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    return EXIT_USAGE
+    handlers = {"run": _run, "serve": _serve, "report": _report}
+    return handlers[args.command](args)
 
 
 if __name__ == "__main__":

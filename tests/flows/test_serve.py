@@ -1,0 +1,155 @@
+"""A real `prefect server start`, a served winnow deployment, a triggered run, its artifacts.
+
+Runs in CI; skip locally with `pytest -m "not server"`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.server
+CRON = "*/30 * * * *"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """`prefect server start` on a free loopback port, in its own PREFECT_HOME."""
+    home = tmp_path_factory.mktemp("prefect-server-home")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+
+    def healthy():
+        try:
+            return httpx.get(f"{api}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        _wait(healthy, 120, "prefect server health")
+        yield api, env
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_server, tmp_path):
+    api, server_env = prefect_server
+    inputs = tmp_path / "in"
+    shutil.copytree(REPO / "seeds", inputs)
+    out = tmp_path / "out"
+    env = {**server_env, "PREFECT_API_URL": api, "PYTHONPATH": str(REPO)}
+    log = open(tmp_path / "serve.log", "w")
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "serve",
+            "--input",
+            str(inputs),
+            "--output",
+            str(out),
+            "--cron",
+            CRON,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    client = httpx.Client(base_url=api, timeout=10)
+    try:
+        deployment = _wait(
+            lambda: next(iter(client.post("/deployments/filter", json={}).json()), None),
+            120,
+            "the deployment",
+        )
+        assert deployment["name"] == "winnow-scheduled"
+        crons = [s["schedule"].get("cron") for s in deployment["schedules"]]
+        assert crons == [CRON]
+        assert deployment["parameters"]["output"] == str(out.resolve())
+
+        run = client.post(f"/deployments/{deployment['id']}/create_flow_run", json={}).json()
+
+        def finished():
+            state = client.get(f"/flow_runs/{run['id']}").json()["state"]
+            return (
+                state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+            )
+
+        state = _wait(finished, 240, "the triggered flow run")
+        assert state["type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+
+        arts = client.post(
+            "/artifacts/filter",
+            json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
+        ).json()
+        by_key = {a["key"]: a for a in arts}
+        assert {"winnow-summary", "winnow-report", "winnow-progress"} <= set(by_key)
+        summary = by_key["winnow-summary"]["data"]
+        assert "documents" in str(summary) and "duplicates" in str(summary)
+        assert "Top boilerplate reasons" in by_key["winnow-report"]["data"]
+        assert by_key["winnow-progress"]["data"] == 100.0
+        n_tasks = client.post(
+            "/task_runs/count", json={"flow_runs": {"id": {"any_": [run["id"]]}}}
+        ).json()
+        assert 0 < n_tasks <= 10  # one batch: extract, count-keys, flag, dedup, load
+        assert (out / "documents").is_dir()
+    finally:
+        _stop(serve)
+        log.close()
+        client.close()
