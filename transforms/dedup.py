@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
+from transforms.config import LSH_BANDS, LSH_ROWS, SHINGLE_WORDS  # FineWeb: 14 x 8, 5-grams
 from transforms.lines import normalize_line
 
 
@@ -52,10 +53,6 @@ def find_exact_duplicates(
 
 # --- near duplicates: MinHash over word shingles, LSH banding, union-find -------------------
 
-# FineWeb (Penedo et al. 2024) MinHash setting: 14 bands x 8 rows over word 5-grams.
-LSH_BANDS = 14
-LSH_ROWS = 8
-SHINGLE_WORDS = 5
 # Fixed seed of the MinHash permutations: signatures in the persistent state stay comparable.
 MINHASH_SEED = 1
 _MASK32 = np.uint64(0xFFFFFFFF)
