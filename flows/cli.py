@@ -49,7 +49,42 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="langdetect engine: auto (langdetect-rs if installed), rs, py (identical labels)",
     )
+    run.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="run batches on an existing dask.distributed cluster (scheduler address)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+    serve = sub.add_parser(
+        "serve",
+        help="serve winnow-etl as a scheduled deployment on a Prefect server",
+        description="Register the winnow-etl flow as a deployment with a cron schedule on the "
+        "Prefect server at PREFECT_API_URL and execute its runs (blocks; Ctrl-C to stop). "
+        "Each run skips input files already loaded into OUTPUT.",
+    )
+    serve.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        default=None,
+        help="input file or folder (repeatable; default: seeds)",
+    )
+    serve.add_argument("-o", "--output", default="output", help="output folder (default: output)")
+    serve.add_argument(
+        "--cron", default=None, help='cron schedule (default "0 2 * * *": nightly at 02:00)'
+    )
+    serve.add_argument("--name", default=None, help="deployment name (default: winnow-nightly)")
+    report = sub.add_parser(
+        "report",
+        help="write OUTPUT/report.html: plots of a winnow output folder",
+        description="Write a self-contained HTML report (plotly, works offline) next to the "
+        "datasets: language mix, boilerplate share by reason and by source, line lengths of "
+        "content vs boilerplate, duplicate cluster sizes.",
+    )
+    report.add_argument(
+        "output", nargs="?", default="output", help="output folder (default: output)"
+    )
     return parser
 
 
@@ -101,7 +136,12 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         summary = run_etl(
-            args.paths, args.output, config=config, fresh=args.fresh, workers=args.workers
+            args.paths,
+            args.output,
+            config=config,
+            fresh=args.fresh,
+            workers=args.workers,
+            dask_address=args.dask_address,
         )
     except OutputLockedError as exc:
         print(f"winnow: error: {exc}", file=sys.stderr)
@@ -113,10 +153,47 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    inputs = args.input or ["seeds"]
+    for p in inputs:
+        if not Path(p).exists():
+            print(f"winnow: error: input not found: {p}", file=sys.stderr)
+            return EXIT_USAGE
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        print(
+            "winnow: error: serve needs a Prefect server: start one with `prefect server start` "
+            "and export PREFECT_API_URL=http://127.0.0.1:4200/api",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from flows.serve import DEPLOYMENT_NAME, NIGHTLY_CRON, serve_deployment
+
+    serve_deployment(
+        inputs, args.output, cron=args.cron or NIGHTLY_CRON, name=args.name or DEPLOYMENT_NAME
+    )
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    if not (Path(args.output) / "documents").exists():
+        print(f"winnow: error: no winnow datasets in {args.output}", file=sys.stderr)
+        return EXIT_USAGE
+    from flows.report import write_report
+
+    print(write_report(args.output))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "report":
+        return _report(args)
     return EXIT_USAGE
 
 

@@ -24,10 +24,14 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import schemas  # noqa: E402
-from flows.artifacts import publish_progress, publish_summary, start_progress  # noqa: E402
+from flows.artifacts import (  # noqa: E402
+    flow_run_name,
+    publish_progress,
+    publish_summary,
+    start_progress,
+)
 from flows.readers import InputFile, discover_inputs, read_documents  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
@@ -145,7 +149,7 @@ def count_keys(store: OutputStore, staging: Path, n_batches: int, run_seq: int) 
         .group_by("line_key")
         .aggregate([("n_docs", "sum")])
     )
-    run = run.rename_columns(["line_key", "n_docs"])
+    run = run.rename_columns(["line_key", "n_docs"]).sort_by("line_key")  # deterministic bytes
     write_parquet(run, store.final_path(staging, f"_state/key_counts/part-{run_seq:05d}.parquet"))
     prior = read_table(store.state("key_counts"))
     if prior.num_rows:
@@ -273,7 +277,7 @@ def _counts(counter: Counter) -> list[dict]:
     ]
 
 
-@flow(name="winnow-etl", flow_run_name="winnow-etl-{output}", validate_parameters=False)
+@flow(name="winnow-etl", flow_run_name=flow_run_name, validate_parameters=False)
 def etl_flow(
     inputs: list[str],
     output: str = "output",
@@ -392,12 +396,18 @@ def run_etl(
     config: PipelineConfig | None = None,
     fresh: bool = False,
     workers: int = 1,
+    dask_address: str | None = None,
 ) -> dict:
-    """Run the flow with a task runner of `workers` threads (the CLI's entry point)."""
-    runner = ThreadPoolTaskRunner(max_workers=max(1, workers))
-    return etl_flow.with_options(task_runner=runner)(
-        inputs=inputs, output=output, config=config, fresh=fresh, workers=workers
-    )
+    """Run the flow sequentially, on a local Dask cluster of `workers` processes, or on the
+    dask.distributed cluster at `dask_address` (the CLI's entry point)."""
+    from flows.scaleout import api_for_workers, make_task_runner
+
+    runner = make_task_runner(workers, dask_address)
+    kwargs = dict(inputs=inputs, output=output, config=config, fresh=fresh, workers=workers)
+    if workers <= 1 and not dask_address:
+        return etl_flow.with_options(task_runner=runner)(**kwargs)
+    with api_for_workers():
+        return etl_flow.with_options(task_runner=runner)(**kwargs)
 
 
 def read_dataset(output: str | Path, name: str) -> pd.DataFrame:
