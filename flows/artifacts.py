@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from uuid import UUID
 
 from prefect.artifacts import (
@@ -45,7 +44,6 @@ def summary_rows(summary: dict) -> list[dict]:
         ("errors", summary["n_errors"]),
     ]
     rows += [(f"language {c['name']}", c["count"]) for c in summary["lang_counts"]]
-    rows += [(f"boilerplate {c['name']}", c["count"]) for c in summary["reason_counts"]]
     rows += [(f"error {c['name']}", c["count"]) for c in summary["error_counts"]]
     rows += [("started_at", summary["started_at"]), ("ended_at", summary["ended_at"])]
     return [
@@ -68,63 +66,21 @@ def report_markdown(summary: dict) -> str:
         lines += ["", f"## {title}", ""]
         items = summary[key][:10]
         lines += [f"- `{c['name']}`: {c['count']}" for c in items] or ["- none"]
-    lines += ["", "## Top repeated template lines (documents sharing the line)", ""]
-    templates = summary.get("template_lines") or []
-    lines += [f"- {t['documents']} docs: `{t['text'][:120]}`" for t in templates] or ["- none"]
+    lines += ["", "## Top repeated template lines", "", "| documents | line |", "|---:|---|"]
+    for text, n in summary.get("template_lines", []):
+        lines.append(f"| {n} | {text[:120].replace('|', '/')} |")
     lines += ["", "## Datasets", ""]
     lines += [
-        f"- [`{out}/{name}`](file://{out}/{name})"
-        for name in ("lines", "documents", "duplicates", "runs", "errors")
+        f"- `{out}/{name}`" for name in ("lines", "documents", "duplicates", "runs", "errors")
     ]
     return "\n".join(lines)
 
 
 def publish_summary(summary: dict) -> None:
     """Summary table and markdown report artifacts."""
-    if "template_lines" not in summary and summary.get("output"):
-        summary = {
-            **summary,
-            "template_lines": top_template_lines(summary["output"], summary["run_seq"]),
-        }
     create_table_artifact(
         table=summary_rows(summary), key=SUMMARY_KEY, description="winnow run summary"
     )
     create_markdown_artifact(
         markdown=report_markdown(summary), key=REPORT_KEY, description="winnow run report"
     )
-
-
-def flow_run_name() -> str:
-    """Readable flow run name: `winnow-<first input>[+N]-to-<output>`."""
-    from prefect.runtime import flow_run
-
-    params = flow_run.parameters or {}
-    inputs = [Path(str(p)).name or str(p) for p in params.get("inputs") or []]
-    first = inputs[0] if inputs else "nothing"
-    more = f"+{len(inputs) - 1}" if len(inputs) > 1 else ""
-    out = Path(str(params.get("output", "output"))).name
-    return f"winnow-{first}{more}-to-{out}"
-
-
-def top_template_lines(output: str | Path, run_seq: int, *, n: int = 10) -> list[dict]:
-    """This run's boilerplate lines whose key recurs in the most documents."""
-    import pyarrow.dataset as ds
-
-    files = sorted(Path(output, "lines").glob(f"part-{run_seq:05d}-*.parquet"))
-    if not files:
-        return []
-    table = ds.dataset([str(f) for f in files], format="parquet").to_table(
-        columns=["text", "line_key", "key_doc_count"],
-        filter=(ds.field("key_doc_count") >= 2) & ds.field("is_boilerplate"),
-    )
-    best: dict[int, tuple[int, str]] = {}
-    for key, count, text in zip(
-        table["line_key"].to_pylist(),
-        table["key_doc_count"].to_pylist(),
-        table["text"].to_pylist(),
-        strict=True,
-    ):
-        if key not in best:
-            best[key] = (count, text)
-    ranked = sorted(best.values(), key=lambda ct: (-ct[0], ct[1]))[:n]
-    return [{"text": t, "documents": c} for c, t in ranked]

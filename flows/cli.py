@@ -53,34 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask-address",
         default=None,
         metavar="HOST:PORT",
-        help="run batches on an existing dask.distributed cluster (scheduler address)",
+        help="run batches on an existing dask.distributed cluster (prefect-dask)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+
     serve = sub.add_parser(
         "serve",
         help="serve winnow-etl as a scheduled deployment on a Prefect server",
         description="Register the winnow-etl flow as a deployment with a cron schedule on the "
-        "Prefect server at PREFECT_API_URL and execute its runs (blocks; Ctrl-C to stop). "
-        "Each run skips input files already loaded into OUTPUT.",
+        "Prefect server at PREFECT_API_URL and execute its runs until interrupted. Start a "
+        "server first: PREFECT_SERVER_API_PORT=4200 prefect server start",
     )
     serve.add_argument(
-        "-i",
         "--input",
         action="append",
+        dest="inputs",
         default=None,
         help="input file or folder (repeatable; default: seeds)",
     )
-    serve.add_argument("-o", "--output", default="output", help="output folder (default: output)")
-    serve.add_argument(
-        "--cron", default=None, help='cron schedule (default "0 2 * * *": nightly at 02:00)'
-    )
-    serve.add_argument("--name", default=None, help="deployment name (default: winnow-nightly)")
+    serve.add_argument("--output", default="output", help="output folder (default: output)")
+    serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
+    serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
+
     report = sub.add_parser(
         "report",
-        help="write OUTPUT/report.html: plots of a winnow output folder",
-        description="Write a self-contained HTML report (plotly, works offline) next to the "
-        "datasets: language mix, boilerplate share by reason and by source, line lengths of "
-        "content vs boilerplate, duplicate cluster sizes.",
+        help="write OUTPUT/report.html with plots of the datasets",
+        description="Write a self-contained HTML report (plotly) next to the datasets: language "
+        "mix, boilerplate by reason and by source, line lengths, duplicate cluster sizes.",
     )
     report.add_argument(
         "output", nargs="?", default="output", help="output folder (default: output)"
@@ -136,12 +135,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         summary = run_etl(
-            args.paths,
-            args.output,
-            config=config,
-            fresh=args.fresh,
-            workers=args.workers,
-            dask_address=args.dask_address,
+            args.paths, args.output, config=config, fresh=args.fresh, workers=args.workers
         )
     except OutputLockedError as exc:
         print(f"winnow: error: {exc}", file=sys.stderr)
@@ -154,47 +148,43 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    inputs = args.input or ["seeds"]
+    from flows.serve import DEFAULT_CRON, DEPLOYMENT_NAME, serve_etl
+
+    inputs = args.inputs or ["seeds"]
     for p in inputs:
         if not Path(p).exists():
             print(f"winnow: error: input not found: {p}", file=sys.stderr)
             return EXIT_USAGE
-    from prefect.settings import get_current_settings
-
-    if not get_current_settings().api.url:
+    if not os.environ.get("PREFECT_API_URL"):
         print(
-            "winnow: error: serve needs a Prefect server: start one with `prefect server start` "
-            "and export PREFECT_API_URL=http://127.0.0.1:4200/api",
+            "winnow: error: serve needs a Prefect server: start one with "
+            "`PREFECT_SERVER_API_PORT=4200 prefect server start` and export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api",
             file=sys.stderr,
         )
         return EXIT_USAGE
-    from flows.serve import DEPLOYMENT_NAME, NIGHTLY_CRON, serve_deployment
-
-    serve_deployment(
-        inputs, args.output, cron=args.cron or NIGHTLY_CRON, name=args.name or DEPLOYMENT_NAME
+    serve_etl(
+        inputs, args.output, cron=args.cron or DEFAULT_CRON, name=args.name or DEPLOYMENT_NAME
     )
     return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
-    if not (Path(args.output) / "documents").exists():
-        print(f"winnow: error: no winnow datasets in {args.output}", file=sys.stderr)
-        return EXIT_USAGE
     from flows.report import write_report
 
-    print(write_report(args.output))
+    try:
+        path = write_report(args.output)
+    except FileNotFoundError as exc:
+        print(f"winnow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"report written to {path}")
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "report":
-        return _report(args)
-    return EXIT_USAGE
+    handlers = {"run": _run, "serve": _serve, "report": _report}
+    return handlers[args.command](args)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ inside the run's staging folder, which also makes a killed run resumable.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,14 +26,10 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import schemas  # noqa: E402
-from flows.artifacts import (  # noqa: E402
-    flow_run_name,
-    publish_progress,
-    publish_summary,
-    start_progress,
-)
+from flows.artifacts import publish_progress, publish_summary, start_progress  # noqa: E402
 from flows.readers import InputFile, discover_inputs, read_documents  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
@@ -149,7 +147,7 @@ def count_keys(store: OutputStore, staging: Path, n_batches: int, run_seq: int) 
         .group_by("line_key")
         .aggregate([("n_docs", "sum")])
     )
-    run = run.rename_columns(["line_key", "n_docs"]).sort_by("line_key")  # deterministic bytes
+    run = run.rename_columns(["line_key", "n_docs"])
     write_parquet(run, store.final_path(staging, f"_state/key_counts/part-{run_seq:05d}.parquet"))
     prior = read_table(store.state("key_counts"))
     if prior.num_rows:
@@ -178,6 +176,7 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
             part["line_key"].tolist(),
             part["lang_raw"].tolist(),
             part["key_doc_count"].tolist(),
+            lang_scores=part["lang_score"].tolist(),
         )
         for name, values in line_cols.items():
             extra.setdefault(name, []).extend(values)
@@ -187,8 +186,10 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
     lines = labels.iloc[order].reset_index(drop=True)
     for name, values in extra.items():
         lines[name] = values
-    table = pa.Table.from_pandas(
-        lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False
+    table = (  # a batch whose files all failed to read has no lines
+        pa.Table.from_pandas(lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False)
+        if docs
+        else schemas.LINES.empty_table()
     )
     final = staging / "final"
     write_parquet(table, final / "lines" / f"part-{run_seq:05d}-{batch_no:05d}.parquet")
@@ -206,7 +207,16 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
         len(lines),
         n_bp,
     )
-    return {"boilerplate_lines": n_bp, "reasons": dict(reasons), "doc_langs": dict(langs)}
+    templates = lines[lines["is_boilerplate"] & (lines["key_doc_count"] >= 2)] if docs else lines
+    templates = templates.drop_duplicates("line_key").nlargest(10, "key_doc_count")
+    return {
+        "boilerplate_lines": n_bp,
+        "reasons": dict(reasons),
+        "doc_langs": dict(langs),
+        "template_lines": list(
+            zip(templates["text"], templates["key_doc_count"].astype(int), strict=True)
+        ),
+    }
 
 
 @task(task_run_name="dedup", cache_policy=NO_CACHE)
@@ -277,7 +287,7 @@ def _counts(counter: Counter) -> list[dict]:
     ]
 
 
-@flow(name="winnow-etl", flow_run_name=flow_run_name, validate_parameters=False)
+@flow(name="winnow-etl", flow_run_name="winnow-etl-{output}", validate_parameters=False)
 def etl_flow(
     inputs: list[str],
     output: str = "output",
@@ -376,6 +386,8 @@ def etl_flow(
         store.commit(run_id)
         publish_progress(progress, 100)
         summary["output"] = str(store.root.resolve())
+        top = {text: n for f in flagged for text, n in f["template_lines"]}
+        summary["template_lines"] = sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         publish_summary(summary)
         logger.info(
             "run %s committed: %d documents (%d kept), %d lines, %d duplicates, %d errors",
@@ -389,6 +401,43 @@ def etl_flow(
         return summary
 
 
+@contextlib.contextmanager
+def exported_api_url() -> Iterator[str]:
+    """Make sure PREFECT_API_URL points at a running server and is exported to child processes.
+
+    Dask workers are separate processes: without an exported URL each one would start its own
+    temporary server (24-29 s each, DESIGN.md). Uses the configured server if there is one,
+    else starts Prefect's temporary server once for the whole run.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    url = get_current_settings().api.url
+    if url:
+        previous = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            yield url
+        finally:
+            if previous is None:
+                os.environ.pop("PREFECT_API_URL", None)
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=120)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        # Drain buffered run logs while the server still listens (else exit waits on retries).
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=30)
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
 def run_etl(
     inputs: list[str],
     output: str,
@@ -398,15 +447,36 @@ def run_etl(
     workers: int = 1,
     dask_address: str | None = None,
 ) -> dict:
-    """Run the flow sequentially, on a local Dask cluster of `workers` processes, or on the
-    dask.distributed cluster at `dask_address` (the CLI's entry point)."""
-    from flows.scaleout import api_for_workers, make_task_runner
+    """Run the flow: in-process for one worker, else on Dask (a local cluster or `dask_address`).
 
-    runner = make_task_runner(workers, dask_address)
-    kwargs = dict(inputs=inputs, output=output, config=config, fresh=fresh, workers=workers)
-    if workers <= 1 and not dask_address:
-        return etl_flow.with_options(task_runner=runner)(**kwargs)
-    with api_for_workers():
+    Results do not depend on the runner: every batch writes its own files and the global
+    steps (key counts, dedup, commit) run in input order in the flow process.
+    """
+    if workers < 1:
+        raise ValueError("workers must be >= 1")
+    kwargs = {
+        "inputs": inputs,
+        "output": output,
+        "config": config,
+        "fresh": fresh,
+        "workers": workers,
+    }
+    if workers == 1 and not dask_address:
+        return etl_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(**kwargs)
+    from prefect_dask import DaskTaskRunner
+
+    with exported_api_url():
+        if dask_address:
+            runner = DaskTaskRunner(address=dask_address)
+        else:
+            runner = DaskTaskRunner(
+                cluster_kwargs={
+                    "n_workers": workers,
+                    "threads_per_worker": 1,
+                    "processes": True,
+                    "dashboard_address": None,
+                }
+            )
         return etl_flow.with_options(task_runner=runner)(**kwargs)
 
 

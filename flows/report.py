@@ -1,91 +1,83 @@
-"""`winnow report OUTPUT`: one self-contained HTML file of plots next to the datasets.
-
-plotly.js is embedded inline, so OUTPUT/report.html opens offline.
-"""
+"""`winnow report OUTPUT`: a self-contained HTML report of the datasets (plotly)."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
-import plotly.express as px
-import plotly.io as pio
-
-REPORT_NAME = "report.html"
-# Sources with fewer lines are grouped as "other" in the per-source plot.
-TOP_SOURCES = 20
 
 
-def _read(output: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    path = output / name
-    if not path.exists() or not any(path.rglob("*.parquet")):
-        return pd.DataFrame(columns=columns or [])
-    return pd.read_parquet(path, columns=columns)
+def _figures(output: Path) -> list:
+    import plotly.express as px
 
+    lines = pd.read_parquet(
+        output / "lines",
+        columns=["doc_id", "text", "lang", "is_boilerplate", "boilerplate_reasons"],
+    )
+    docs = pd.read_parquet(output / "documents", columns=["doc_id", "source", "lang"])
+    dups = pd.read_parquet(output / "duplicates")
+    figs = []
 
-def report_figures(output: str | Path) -> list[tuple[str, object]]:
-    """(title, plotly figure) pairs describing one output folder."""
-    out = Path(output)
-    docs = _read(out, "documents", ["doc_id", "source", "lang"])
-    lines = _read(out, "lines", ["doc_id", "text", "is_boilerplate", "boilerplate_reasons"])
-    dups = _read(out, "duplicates", ["doc_id", "kept_doc_id", "kind"])
-    figs: list[tuple[str, object]] = []
+    chars = lines.assign(chars=lines["text"].str.len()).groupby("lang")["chars"].sum()
+    chars = chars.sort_values(ascending=False).reset_index()
+    figs.append(
+        px.bar(chars, x="lang", y="chars", title="Language mix (characters over all lines)")
+    )
 
-    langs = docs["lang"].astype(str).value_counts().rename_axis("lang").reset_index(name="docs")
-    figs.append(("Language mix (unique documents)", px.bar(langs, x="lang", y="docs")))
-
-    n_lines = max(len(lines), 1)
     reasons = lines["boilerplate_reasons"].explode().dropna()
-    share = (reasons.value_counts() / n_lines).rename_axis("reason").reset_index(name="share")
-    fig = px.bar(share, x="share", y="reason", orientation="h")
-    fig.update_layout(xaxis_tickformat=".0%", yaxis={"categoryorder": "total ascending"})
-    figs.append(("Boilerplate share of lines by reason", fig))
+    reasons = reasons.value_counts().rename_axis("reason").reset_index(name="lines")
+    figs.append(px.bar(reasons, x="reason", y="lines", title="Boilerplate lines by reason"))
 
-    # lines of removed duplicates have no row in documents/: unique documents only
-    with_source = lines[["doc_id", "is_boilerplate"]].merge(docs[["doc_id", "source"]], on="doc_id")
-    by_source = (
-        with_source.groupby("source")["is_boilerplate"]
-        .agg(["mean", "size"])
-        .sort_values("size", ascending=False)
-        .head(TOP_SOURCES)
-        .reset_index()
+    # kept documents only: `documents` carries the source, removed duplicates do not
+    kept = lines[["doc_id", "is_boilerplate"]].merge(docs[["doc_id", "source"]], on="doc_id")
+    by_source = kept.groupby("source")["is_boilerplate"].mean()
+    by_source = by_source.sort_values(ascending=False).head(40).rename("boilerplate share")
+    figs.append(
+        px.bar(
+            by_source.reset_index(),
+            x="source",
+            y="boilerplate share",
+            title="Boilerplate share of lines by source (top 40)",
+        )
     )
-    fig = px.bar(by_source, x="mean", y="source", orientation="h", hover_data=["size"])
-    fig.update_layout(xaxis_tickformat=".0%", xaxis_title="boilerplate share of lines")
-    figs.append((f"Boilerplate share by source (top {TOP_SOURCES} by lines)", fig))
 
-    lengths = pd.DataFrame(
-        {
-            "chars": lines["text"].str.len(),
-            "class": lines["is_boilerplate"].map({True: "boilerplate", False: "content"}),
-        }
+    lengths = lines.assign(
+        length=lines["text"].str.len().clip(upper=400),
+        kind=lines["is_boilerplate"].map({True: "boilerplate", False: "content"}),
     )
-    fig = px.histogram(lengths, x="chars", color="class", barmode="overlay", nbins=60)
-    figs.append(("Line length: content vs boilerplate", fig))
+    figs.append(
+        px.histogram(
+            lengths,
+            x="length",
+            color="kind",
+            barmode="overlay",
+            nbins=80,
+            title="Line length (characters, capped at 400): content vs boilerplate",
+        )
+    )
 
-    sizes = (dups.groupby("kept_doc_id").size() + 1).rename("cluster_size").reset_index()
-    fig = px.histogram(sizes, x="cluster_size")
-    fig.update_layout(xaxis_title="documents per duplicate cluster (kept + removed)")
-    figs.append(("Duplicate cluster sizes", fig))
+    sizes = dups.groupby("kept_doc_id").size().add(1).value_counts().sort_index()
+    sizes = sizes.rename_axis("cluster size").reset_index(name="clusters")
+    figs.append(px.bar(sizes, x="cluster size", y="clusters", title="Duplicate cluster sizes"))
     return figs
 
 
 def write_report(output: str | Path) -> Path:
-    """Write OUTPUT/report.html (self-contained) and return its path."""
-    out = Path(output)
+    """Write OUTPUT/report.html (plotly.js inlined: works offline) and return its path."""
+    output = Path(output)
+    if not (output / "runs").exists():
+        raise FileNotFoundError(f"{output} holds no winnow datasets (no runs/ folder)")
+    runs = pd.read_parquet(output / "runs")
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>winnow report: {html.escape(str(out.resolve()))}</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}</style></head><body>",
-        f"<h1>winnow report</h1><p>{html.escape(str(out.resolve()))}</p>",
+        "<html><head><meta charset='utf-8'><title>winnow report</title></head><body>",
+        f"<h1>winnow report: {output.resolve()}</h1>",
+        f"<p>{len(runs)} runs, {int(runs['n_documents'].sum())} documents, "
+        f"{int(runs['n_documents_kept'].sum())} kept, {int(runs['n_lines'].sum())} lines, "
+        f"{int(runs['n_duplicates'].sum())} duplicates, {int(runs['n_errors'].sum())} errors.</p>",
     ]
-    for i, (title, fig) in enumerate(report_figures(out)):
-        fig.update_layout(title=title, height=420)
-        parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0)))
+    for i, fig in enumerate(_figures(output)):
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     parts.append("</body></html>")
-    path = out / REPORT_NAME
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    tmp.replace(path)
+    path = output / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
     return path

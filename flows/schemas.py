@@ -20,6 +20,7 @@ LINES = pa.schema(
         ("lang", pa.string()),
         ("lang_raw", pa.string()),
         ("lang_score", pa.float32()),
+        ("lang_reason", pa.string()),
         ("is_boilerplate", pa.bool_()),
         ("boilerplate_reasons", pa.list_(pa.string())),
         ("dup_in_doc", pa.bool_()),

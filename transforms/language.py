@@ -17,6 +17,19 @@ UND = "und"
 UPPER_SHARE_LOWERCASE = 0.6
 # langdetect reads at most this many characters of a document (DESIGN.md: ~1,000).
 MAX_DETECT_CHARS = 1_000
+# A line is too weak to trust on its own below these sizes: langdetect 1.0.9 is right on 64%
+# of single words and 81% of word pairs but 98% of sentences (lingua-py test data, DESIGN.md
+# "Language ID numbers"), so lines of fewer than 3 words or 20 letters count as weak.
+WEAK_MAX_WORDS = 2
+WEAK_MAX_LETTERS = 19
+# Below this top probability langdetect itself is unsure (mixed or ambiguous text).
+WEAK_SCORE = 0.5
+SMOOTHED = "smoothed_context"
+# The label of the whole content text (first MAX_DETECT_CHARS) overrides the per-line vote
+# when it holds at least this share of the content characters: langdetect is ~100% right on
+# documents but 92% on short lines (DESIGN.md), and close languages (no/da, hr/sl) split the
+# line vote; the floor keeps a clear line majority from being overruled by the first 1,000 chars.
+DOC_TEXT_MIN_SHARE = 0.25
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
@@ -31,7 +44,9 @@ class LangResult:
 
 @lru_cache(maxsize=4)
 def _engine(name: str):
-    """The detect_langs function of the chosen engine, seeded, loaded once per process."""
+    """(detect_langs, batch or None, exception) of the chosen engine, seeded, loaded once."""
+    if name not in {"auto", "rs", "py"}:
+        raise ValueError(f"engine must be auto, rs or py, not {name!r}")
     if name in {"auto", "rs"}:
         try:
             import langdetect_rs as module
@@ -41,13 +56,13 @@ def _engine(name: str):
             module = None
         if module is not None:
             module.DetectorFactory.seed = 0
-            return module.detect_langs, module.LangDetectException
+            return module.detect_langs, module.detect_langs_batch, module.LangDetectException
     import langdetect
     from langdetect import DetectorFactory
     from langdetect.lang_detect_exception import LangDetectException
 
     DetectorFactory.seed = 0
-    return langdetect.detect_langs, LangDetectException
+    return langdetect.detect_langs, None, LangDetectException
 
 
 def prepare_text(text: str, *, max_chars: int = MAX_DETECT_CHARS) -> str | None:
@@ -79,6 +94,20 @@ def guard_script(lang: str, text: str) -> str:
     return lang
 
 
+def _prepare_input(text: object) -> str | None:
+    """NFC-normalised, prepared text, or None when it cannot be classified (-> `und`)."""
+    if not isinstance(text, str):
+        return None
+    return prepare_text(unicodedata.normalize("NFC", text))
+
+
+def _to_result(best, prepared: str) -> LangResult:
+    """LangResult from langdetect's top Language (None -> `und`), script guard applied."""
+    if best is None:
+        return LangResult(UND, 0.0)
+    return LangResult(guard_script(best.lang, prepared), round(float(best.prob), 6))
+
+
 def detect_language(text: object, *, engine: str = "auto") -> LangResult:
     """Seeded langdetect label of one text; bad input is `und`, never an exception.
 
@@ -87,32 +116,101 @@ def detect_language(text: object, *, engine: str = "auto") -> LangResult:
     >>> detect_language(None).lang
     'und'
     """
-    if not isinstance(text, str):
-        return LangResult(UND, 0.0)
-    prepared = prepare_text(unicodedata.normalize("NFC", text))
-    if prepared is None:
-        return LangResult(UND, 0.0)
-    detect_langs, error = _engine(engine)
-    try:
-        best = detect_langs(prepared)[0]
-    except error:
-        return LangResult(UND, 0.0)
-    return LangResult(guard_script(best.lang, prepared), round(float(best.prob), 6))
+    return detect_languages([text], engine=engine)[0]
+
+
+def detect_languages(
+    texts: Sequence[object], *, engine: str = "auto", cache: dict[str, LangResult] | None = None
+) -> list[LangResult]:
+    """`detect_language` of many texts: each distinct prepared text detected once, in one
+    batched (GIL-free) langdetect-rs call; `cache` (prepared text -> result) persists across calls.
+
+    >>> [r.lang for r in detect_languages(["Guten Morgen, wie geht es dir heute?", "42"])]
+    ['de', 'und']
+    """
+    cache = {} if cache is None else cache
+    prepared = [_prepare_input(t) for t in texts]
+    todo = list(dict.fromkeys(p for p in prepared if p is not None and p not in cache))
+    if todo:
+        detect_langs, batch, error = _engine(engine)
+        if batch is not None:
+            found = [langs[0] if langs else None for langs in batch(todo)]
+        else:
+            found = []
+            for p in todo:
+                try:
+                    found.append(detect_langs(p)[0])
+                except error:
+                    found.append(None)
+        cache.update((p, _to_result(best, p)) for p, best in zip(todo, found, strict=True))
+    none = LangResult(UND, 0.0)
+    return [none if p is None else cache[p] for p in prepared]
 
 
 def detect_lines(
     texts: Sequence[str], keys: Sequence[int], *, engine: str = "auto", cache: dict | None = None
 ) -> list[LangResult]:
-    """Raw labels for many lines, each distinct key detected once (boilerplate repeats)."""
-    cache = {} if cache is None else cache
-    out = []
-    for text, key in zip(texts, keys, strict=True):
-        hit = cache.get(key)
-        if hit is None:
-            hit = detect_language(text, engine=engine) if key else LangResult(UND, 0.0)
-            cache[key] = hit
-        out.append(hit)
-    return out
+    """Raw labels for many lines; repeated lines (boilerplate) are detected once.
+
+    The cache is keyed by the exact prepared text, not by `line_key` (which folds case and
+    digits), so every label is the one langdetect gives that very line. Key 0 (no word
+    characters) is `und` without detection.
+    """
+    results = detect_languages(
+        [t if k else None for t, k in zip(texts, keys, strict=True)], engine=engine, cache=cache
+    )
+    return results
+
+
+def is_weak_line(text: str, score: float) -> bool:
+    """True when a line is too short or too uncertain for its own label to be trusted.
+
+    >>> is_weak_line("Picture perfect", 0.99), is_weak_line("Player swept away, believe police", 0.99)
+    (True, False)
+    """
+    letters = sum(1 for c in text if c.isalpha())
+    return len(text.split()) <= WEAK_MAX_WORDS or letters <= WEAK_MAX_LETTERS or score < WEAK_SCORE
+
+
+def smooth_languages(
+    langs_raw: Sequence[str], scores: Sequence[float], texts: Sequence[str], *, doc_lang: str
+) -> tuple[list[str], list[str]]:
+    """Final line labels and reasons: a weak line takes its context's language.
+
+    A weak line (see `is_weak_line`, with letters) is relabelled `doc_lang` when its nearest
+    reliable line above and its nearest reliable line below (one of them at a document edge)
+    are both labelled `doc_lang`. Reason `smoothed_context` when the label changed, else "".
+
+    >>> smooth_languages(["en", "ro", "en"], [1.0, 1.0, 1.0],
+    ...     ["Baby's life saved by mum's best friend", "Picture perfect",
+    ...      "Liz portfolio is striking legacy"], doc_lang="en")
+    (['en', 'en', 'en'], ['', 'smoothed_context', ''])
+    """
+    n = len(langs_raw)
+    if len(scores) != n or len(texts) != n:
+        raise ValueError("langs_raw, scores and texts must have the same length")
+    langs, reasons = list(langs_raw), [""] * n
+    if doc_lang == UND:
+        return langs, reasons
+    reliable = [
+        lang != UND and not is_weak_line(text, score)
+        for lang, score, text in zip(langs_raw, scores, texts, strict=True)
+    ]
+    before: list[str | None] = [None] * n  # label of the nearest reliable line above
+    last = None
+    for i in range(n):
+        before[i] = last
+        if reliable[i]:
+            last = langs_raw[i]
+    after = None
+    for i in range(n - 1, -1, -1):
+        if not reliable[i] and langs_raw[i] != UND and langs_raw[i] != doc_lang:
+            context = {x for x in (before[i], after) if x is not None}
+            if context == {doc_lang}:
+                langs[i], reasons[i] = doc_lang, SMOOTHED
+        if reliable[i]:
+            after = langs_raw[i]
+    return langs, reasons
 
 
 def language_mix(langs: Iterable[str], weights: Iterable[int]) -> dict[str, float]:
@@ -136,3 +234,22 @@ def document_language(langs: Sequence[str], weights: Sequence[int]) -> str:
     """Character-weighted majority language, ties broken alphabetically; `und` if none."""
     mix = language_mix(langs, weights)
     return next(iter(mix), UND)
+
+
+def content_language(
+    langs: Sequence[str], weights: Sequence[int], text: str, *, engine: str = "auto"
+) -> str:
+    """Document language: the label of the content text itself when the lines support it.
+
+    The whole-text label (truncated to MAX_DETECT_CHARS) wins when it has at least
+    DOC_TEXT_MIN_SHARE of the line-vote characters; otherwise the char-weighted line vote.
+
+    >>> content_language(["da", "no"], [163, 157], "Ny ferjerute mellom øyene fra neste sommer")
+    'no'
+    """
+    mix = language_mix(langs, weights)
+    vote = next(iter(mix), UND)
+    whole = detect_language(text, engine=engine).lang if text else UND
+    if whole != UND and mix.get(whole, 0.0) >= DOC_TEXT_MIN_SHARE:
+        return whole
+    return vote

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from transforms.boilerplate import flag_lines
 from transforms.dedup import content_hash
 from transforms.documents import content_text
-from transforms.language import LangResult, detect_lines, document_language, language_mix
+from transforms.language import (
+    LangResult,
+    content_language,
+    detect_lines,
+    language_mix,
+    smooth_languages,
+)
 from transforms.lines import line_key, split_lines
 from transforms.quality import quality_signals
 from transforms.records import Document
@@ -16,16 +22,18 @@ LABEL_COLUMNS = ("doc_id", "line_no", "start", "end", "text", "line_key", "lang_
 
 
 def label_documents(
-    docs: Sequence[Document], *, engine: str = "auto", cache: dict[int, LangResult] | None = None
+    docs: Sequence[Document], *, engine: str = "auto", cache: dict[str, LangResult] | None = None
 ) -> dict[str, list]:
     """Stage A: every line of every document with its key and raw language label."""
     cols: dict[str, list] = {name: [] for name in LABEL_COLUMNS}
-    for doc in docs:
-        lines = split_lines(doc.text)
-        texts = [ln.text for ln in lines]
-        keys = [line_key(t) for t in texts]
-        labels = detect_lines(texts, keys, engine=engine, cache=cache)
-        for ln, key, lab in zip(lines, keys, labels, strict=True):
+    split = [(doc, split_lines(doc.text)) for doc in docs]
+    texts = [ln.text for _, lines in split for ln in lines]
+    keys = [line_key(t) for t in texts]
+    labels = iter(detect_lines(texts, keys, engine=engine, cache=cache))  # one batch per chunk
+    keys_iter = iter(keys)
+    for doc, lines in split:
+        for ln in lines:
+            key, lab = next(keys_iter), next(labels)
             cols["doc_id"].append(doc.doc_id)
             cols["line_no"].append(ln.line_no)
             cols["start"].append(ln.start)
@@ -56,17 +64,21 @@ def finish_document(
     keys: Sequence[int],
     langs_raw: Sequence[str],
     key_doc_counts: Sequence[int],
+    *,
+    lang_scores: Sequence[float] | None = None,
 ) -> tuple[dict[str, list], dict[str, object]]:
     """Stage B for one document: line flags and final language, then the document row."""
     reasons = flag_lines(texts, keys, key_doc_counts)
     is_bp = [bool(r) for r in reasons]
     weights = [len(t.strip()) for t in texts]
     content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
-    doc_lang = document_language(langs_raw, content_w)
-    langs = list(langs_raw)
     text = content_text(texts, is_bp)
+    doc_lang = content_language(langs_raw, content_w, text)
+    scores = [1.0] * len(texts) if lang_scores is None else lang_scores
+    langs, lang_reasons = smooth_languages(langs_raw, scores, texts, doc_lang=doc_lang)
     line_cols = {
         "lang": langs,
+        "lang_reason": lang_reasons,
         "is_boilerplate": is_bp,
         "boilerplate_reasons": [list(r) for r in reasons],
         "dup_in_doc": dup_in_doc(keys),

@@ -43,6 +43,15 @@ def test_sample_page_lines(sample_run):
     assert teasers["is_boilerplate"].all()
     assert all(len(r) > 0 for r in teasers["boilerplate_reasons"])
     assert int(lines["is_boilerplate"].sum()) == 26
+    # final language: every line right (6-11 `no`, the rest `en`) though raw says `ro` for
+    # "Picture perfect"; the smoothed line keeps its raw label and says why it changed
+    expected = ["en"] * 6 + ["no"] * 6 + ["en"] * 20
+    assert lines["lang"].tolist() == expected
+    picture = lines.loc[20]
+    assert picture["text"] == "Picture perfect" and picture["lang_raw"] == "ro"
+    assert picture["lang_reason"] == "smoothed_context"
+    assert (lines["lang_reason"] == "smoothed_context").sum() == 1
+    assert (lines.drop(index=20)["lang"] == lines.drop(index=20)["lang_raw"]).all()
 
 
 def test_sample_page_document_is_its_article(sample_run, sample_lines):
@@ -106,6 +115,9 @@ def test_seeds_run_dedups_and_reports_errors(seeds_copy, tmp_path):
     assert not set(dups["doc_id"]) & set(docs["doc_id"])
     assert errors.set_index("source").loc["seeds/crawl/empty.txt", "reason"] == "empty_document"
     assert {"de", "fr", "es", "en"} <= set(docs["lang"].astype(str))
+    # the ferry story: its lines split no/da, the content text as a whole says `no`
+    ferry = docs[docs["text"].str.startswith("Ny ferjerute")]
+    assert ferry["lang"].astype(str).tolist() == ["no"]
     assert summary["n_documents"] == len(docs) + len(dups)
 
 
