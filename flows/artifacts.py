@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from uuid import UUID
 
 from prefect.artifacts import (
@@ -84,3 +85,14 @@ def publish_summary(summary: dict) -> None:
     create_markdown_artifact(
         markdown=report_markdown(summary), key=REPORT_KEY, description="winnow run report"
     )
+
+
+def flow_run_name() -> str:
+    """Readable flow run name for the UI: `winnow-<first input>[+N]-to-<output>`."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    inputs = [Path(str(p)).name or str(p) for p in params.get("inputs") or []]
+    first = inputs[0] if inputs else "nothing"
+    more = f"+{len(inputs) - 1}" if len(inputs) > 1 else ""
+    return f"winnow-{first}{more}-to-{Path(str(params.get('output', 'output'))).name}"

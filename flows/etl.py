@@ -29,7 +29,12 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import schemas  # noqa: E402
-from flows.artifacts import publish_progress, publish_summary, start_progress  # noqa: E402
+from flows.artifacts import (  # noqa: E402
+    flow_run_name,
+    publish_progress,
+    publish_summary,
+    start_progress,
+)
 from flows.readers import InputFile, discover_inputs, read_documents  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
@@ -147,7 +152,8 @@ def count_keys(store: OutputStore, staging: Path, n_batches: int, run_seq: int) 
         .group_by("line_key")
         .aggregate([("n_docs", "sum")])
     )
-    run = run.rename_columns(["line_key", "n_docs"])
+    # sorted: pyarrow's threaded group_by order varies, state files must be byte-identical
+    run = run.rename_columns(["line_key", "n_docs"]).sort_by("line_key")
     write_parquet(run, store.final_path(staging, f"_state/key_counts/part-{run_seq:05d}.parquet"))
     prior = read_table(store.state("key_counts"))
     if prior.num_rows:
@@ -287,7 +293,7 @@ def _counts(counter: Counter) -> list[dict]:
     ]
 
 
-@flow(name="winnow-etl", flow_run_name="winnow-etl-{output}", validate_parameters=False)
+@flow(name="winnow-etl", flow_run_name=flow_run_name, validate_parameters=False)
 def etl_flow(
     inputs: list[str],
     output: str = "output",
