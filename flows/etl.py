@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from flows.artifacts import (  # noqa: E402
     publish_summary,
     start_progress,
 )
-from flows.readers import InputFile, discover_inputs, read_documents  # noqa: E402
+from flows.readers import InputFile, discover_inputs, file_kind, read_documents  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
 from transforms.dedup import find_exact_duplicates  # noqa: E402
@@ -44,20 +45,30 @@ from transforms.rows import count_keys_per_document, finish_document, label_docu
 
 KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
 # Soft cap on the bytes of one batch of files (bounded memory per task).
-BATCH_BYTES = 64 * 1024**2
+BATCH_BYTES = 32 * 1024**2
+# Compressed inputs are weighted by a typical text compression ratio (gzip/zstd on web text
+# expand 3-5x), so a batch of compressed shards does not grow to several times BATCH_BYTES.
+COMPRESSED_WEIGHT = 4
+
+
+def expected_bytes(item: InputFile) -> int:
+    """Rough expanded size of an input file, used only to size batches."""
+    return item.bytes * (COMPRESSED_WEIGHT if file_kind(item.path)[1] else 1)
 
 
 def plan_batches(files: list[InputFile], config: PipelineConfig) -> list[list[InputFile]]:
-    """Group files in input order into batches of at most `batch_files` files / BATCH_BYTES."""
+    """Group files in input order into batches of at most `batch_files` files and about
+    BATCH_BYTES of expanded text (bounded memory per task, work for every worker)."""
     batches: list[list[InputFile]] = []
     current: list[InputFile] = []
     size = 0
     for f in files:
-        if current and (len(current) >= config.batch_files or size + f.bytes > BATCH_BYTES):
+        weight = expected_bytes(f)
+        if current and (len(current) >= config.batch_files or size + weight > BATCH_BYTES):
             batches.append(current)
             current, size = [], 0
         current.append(f)
-        size += f.bytes
+        size += weight
     if current:
         batches.append(current)
     return batches
@@ -87,12 +98,15 @@ def extract_batch(
     cache: dict = {}
     n_lines = 0
     chunk: list[Document] = []
+    t_label = 0.0  # seconds in label_documents (lines + language); the rest is read/write
 
     def flush() -> None:
-        nonlocal n_lines
+        nonlocal n_lines, t_label
         if not chunk:
             return
+        t0 = time.perf_counter()
         cols = label_documents(chunk, engine=config.lang_engine, cache=cache)
+        t_label += time.perf_counter() - t0
         writer.write_table(pa.table(cols, schema=schemas.LABELS))
         key_counts.update(count_keys_per_document(cols["doc_id"], cols["line_key"]))
         n_lines += len(cols["doc_id"])
@@ -130,6 +144,7 @@ def extract_batch(
         "documents": len(metas),
         "lines": n_lines,
         "errors": len(errors),
+        "seconds_label": round(t_label, 6),
     }
     write_json(stats, done)
     get_run_logger().info(
@@ -174,16 +189,19 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
     extra: dict[str, list] = {}
     docs = []
     by_doc = {doc_id: idx for doc_id, idx in labels.groupby("doc_id", sort=False).indices.items()}
+    # Columns as Python lists once: a per-document `labels.iloc[idx]` costs O(batch rows)
+    # (pyarrow take over the whole column), which made this loop quadratic in batch size.
+    cols = [
+        labels[c].tolist() for c in ("text", "line_key", "lang_raw", "key_doc_count", "lang_score")
+    ]
     for meta in metas:
         idx = by_doc[meta["doc_id"]]
-        part = labels.iloc[idx]
-        line_cols, doc_row = finish_document(
-            part["text"].tolist(),
-            part["line_key"].tolist(),
-            part["lang_raw"].tolist(),
-            part["key_doc_count"].tolist(),
-            lang_scores=part["lang_score"].tolist(),
-        )
+        lo, hi = int(idx[0]), int(idx[-1]) + 1
+        if hi - lo == len(idx):  # a document's lines are contiguous (written doc by doc)
+            args = [c[lo:hi] for c in cols]
+        else:
+            args = [[c[i] for i in idx.tolist()] for c in cols]
+        line_cols, doc_row = finish_document(*args[:4], lang_scores=args[4])
         for name, values in line_cols.items():
             extra.setdefault(name, []).extend(values)
         doc_row["lang_mix"] = [{"lang": k, "share": v} for k, v in doc_row["lang_mix"].items()]
@@ -392,6 +410,7 @@ def etl_flow(
         store.commit(run_id)
         publish_progress(progress, 100)
         summary["output"] = str(store.root.resolve())
+        summary["seconds_label"] = sum(e.get("seconds_label", 0.0) for e in extracted)
         top = {text: n for f in flagged for text, n in f["template_lines"]}
         summary["template_lines"] = sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         publish_summary(summary)

@@ -169,3 +169,17 @@ def test_cli_missing_input_is_a_one_line_error(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "input not found" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_batches_are_bounded_by_files_and_expanded_bytes():
+    from flows.etl import BATCH_BYTES, COMPRESSED_WEIGHT, plan_batches
+    from flows.readers import InputFile
+    from transforms.config import PipelineConfig
+
+    small = [InputFile(f"s{i}.txt", f"s{i}.txt", 1000, "x") for i in range(450)]
+    assert [len(b) for b in plan_batches(small, PipelineConfig())] == [200, 200, 50]
+    shard = BATCH_BYTES // COMPRESSED_WEIGHT // 2 + 1  # expands to just over half a batch
+    shards = [InputFile(f"{i}.jsonl.gz", f"{i}.jsonl.gz", shard, "x") for i in range(4)]
+    assert [len(b) for b in plan_batches(shards, PipelineConfig())] == [1, 1, 1, 1]
+    plain = [InputFile(f"{i}.jsonl", f"{i}.jsonl", shard, "x") for i in range(4)]
+    assert [len(b) for b in plan_batches(plain, PipelineConfig())] == [4]

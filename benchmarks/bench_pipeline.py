@@ -1,0 +1,361 @@
+"""Throughput benchmark: winnow's flow vs a naive pandas + langdetect script, same run.
+
+One invocation builds the corpus (benchmarks/make_corpus.py), starts one local Prefect
+server, and runs every measurement in its own child process while sampling the RSS of
+that child's process tree:
+
+1. naive baseline on a subsample (pandas row per line, langdetect.detect per line,
+   "<3 words or no terminal punctuation" boilerplate rule, drop_duplicates on documents);
+2. winnow (flows.etl.run_etl) on the full corpus with 1 worker, then 2 workers;
+3. winnow on 10x the corpus (1 worker).
+
+Machine timings are noisy (shared machine): the ratios are the stable numbers.
+
+    python benchmarks/bench_pipeline.py --quick          # seconds of work (CI, `make bench`)
+    python benchmarks/bench_pipeline.py --lines 100000   # full mode (README table)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+TERMINAL = (".", "!", "?", '"')
+MIN_WORDS = 3  # C4 (Raffel et al. 2020): lines with fewer words are dropped
+
+
+# ---------------------------------------------------------------- child: naive baseline
+def read_corpus_texts(corpus: Path) -> list[str]:
+    """Every document text of a corpus folder, in sorted path order (the naive reader)."""
+    import gzip
+
+    import zstandard
+
+    texts: list[str] = []
+    for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
+        name = path.name
+        if name.endswith(".txt"):
+            texts.append(path.read_text(encoding="utf-8"))
+            continue
+        if name.endswith(".jsonl.gz"):
+            raw = gzip.decompress(path.read_bytes())
+        elif name.endswith(".jsonl.zst"):
+            raw = zstandard.ZstdDecompressor().stream_reader(path.read_bytes()).read()
+        elif name.endswith(".jsonl"):
+            raw = path.read_bytes()
+        else:
+            continue
+        texts.extend(json.loads(line)["text"] for line in raw.decode().splitlines() if line)
+    return texts
+
+
+def run_baseline(corpus: Path, max_lines: int) -> dict:
+    """The script a user would write: pandas, langdetect.detect per line, drop_duplicates."""
+    import pandas as pd
+    from langdetect import DetectorFactory, detect
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+
+    def lang(text: str) -> str:
+        try:
+            return detect(text)
+        except LangDetectException:
+            return "und"
+
+    t0 = time.perf_counter()
+    texts, n = [], 0
+    for t in read_corpus_texts(corpus):  # documents in order until max_lines lines
+        if n >= max_lines:
+            break
+        texts.append(t)
+        n += len(t.rstrip("\n").split("\n"))
+    docs = pd.DataFrame({"doc_id": range(len(texts)), "text": texts})
+    lines = docs.assign(line=docs["text"].str.rstrip("\n").str.split("\n")).explode("line")
+    lines["lang"] = lines["line"].apply(lang)
+    lines["is_boilerplate"] = lines["line"].apply(
+        lambda s: len(s.split()) < MIN_WORDS or not s.rstrip().endswith(TERMINAL)
+    )
+    content = lines[~lines["is_boilerplate"]].groupby("doc_id", sort=False)["line"].agg("\n".join)
+    unique = content.drop_duplicates()
+    seconds = time.perf_counter() - t0
+    return {
+        "lines": len(lines),
+        "documents": len(docs),
+        "kept": len(unique),
+        "seconds": seconds,
+    }
+
+
+# ---------------------------------------------------------------- child: winnow
+def run_winnow(corpus: Path, output: Path, workers: int) -> dict:
+    """run_etl on the corpus; stage seconds from the Prefect task runs of this flow run."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    from flows.etl import run_etl
+
+    t0 = time.perf_counter()
+    summary = run_etl([str(corpus)], str(output), fresh=True, workers=workers)
+    wall = time.perf_counter() - t0
+
+    import asyncio
+
+    async def task_times() -> tuple[dict[str, float], float]:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    name=FlowRunFilterName(any_=[f"winnow-etl-{output}"])
+                ),
+                limit=1,
+            )
+            flow_run = runs[0]
+            tasks: list = []
+            while True:  # the API pages at 200
+                page = await client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id={"any_": [flow_run.id]}),
+                    limit=200,
+                    offset=len(tasks),
+                )
+                tasks.extend(page)
+                if len(page) < 200:
+                    break
+            out: dict[str, float] = {}
+            for tr in tasks:
+                prefix = tr.name.split("-")[0]
+                out[prefix] = out.get(prefix, 0.0) + tr.total_run_time.total_seconds()
+            return out, flow_run.total_run_time.total_seconds()
+
+    per_task, flow_time = asyncio.run(task_times())
+    label = float(summary.get("seconds_label", 0.0))
+    stages = {
+        "read": max(per_task.get("extract", 0.0) - label, 0.0),
+        "language": label,
+        "boilerplate": per_task.get("count", 0.0) + per_task.get("flag", 0.0),
+        "dedup": per_task.get("dedup", 0.0),
+        "write": per_task.get("load", 0.0),
+    }
+    return {
+        "lines": summary["n_lines"],
+        "documents": summary["n_documents"],
+        "kept": summary["n_documents_kept"],
+        "duplicates": summary["n_duplicates"],
+        "seconds": wall,
+        "flow_seconds": flow_time,
+        "stages": stages,
+        "tasks": per_task,
+    }
+
+
+# ---------------------------------------------------------------- parent
+def run_child(args: list[str], env: dict[str, str]) -> dict:
+    """Run `bench_pipeline.py --child ...`; return its JSON result plus the tree's peak RSS."""
+    import psutil
+
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(proc.pid)
+        while not stop.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                rss = 0
+                for p in tree:
+                    with contextlib.suppress(psutil.Error):
+                        rss += p.memory_info().rss
+                peak = max(peak, rss)
+            except psutil.Error:
+                return
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"child {args} failed ({proc.returncode}):\n{err[-4000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_rss_mb"] = peak / 1024**2
+    return result
+
+
+def fmt_table(rows: list[list[str]]) -> str:
+    """A Markdown table (first row is the header)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="winnow throughput benchmark")
+    ap.add_argument("--quick", action="store_true", help="tiny corpus, seconds of work (CI)")
+    ap.add_argument("--lines", type=int, default=100_000, help="corpus lines (full mode)")
+    ap.add_argument("--baseline-lines", type=int, default=4_000, help="naive baseline subsample")
+    ap.add_argument("--scale", type=int, default=10, help="the larger corpus is SCALE x lines")
+    ap.add_argument("--no-scale", action="store_true", help="skip the SCALE x corpus run")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    ap.add_argument("--pages", type=Path, default=None, help="make_corpus --pages")
+    ap.add_argument("--sentences", type=Path, default=None, help="make_corpus --sentences")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        kind, *rest = args.child
+        if kind == "baseline":
+            res = run_baseline(Path(rest[0]), int(rest[1]))
+        else:
+            res = run_winnow(Path(rest[0]), Path(rest[1]), int(rest[2]))
+        print(json.dumps(res))
+        return 0
+
+    from make_corpus import build_corpus, load_sources
+
+    if args.quick:
+        args.lines, args.baseline_lines = 2_000, 300
+    src = load_sources(args.pages, args.sentences)
+    args.out.mkdir(parents=True, exist_ok=True)
+    small = args.out / f"corpus-{args.lines}"
+    big = args.out / f"corpus-{args.lines * args.scale}"
+    t0 = time.perf_counter()
+    c_small = build_corpus(args.lines, small, seed=args.seed, src=src)
+    c_big = (
+        None
+        if args.no_scale
+        else build_corpus(args.lines * args.scale, big, seed=args.seed, src=src)
+    )
+    print(
+        f"corpus: {c_small['lines']} lines, {c_small['documents']} documents, {c_small['files']} files"
+        + ("" if c_big is None else f"; {args.scale}x: {c_big['lines']} lines")
+        + f" (built in {time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
+
+    prefect_home = tempfile.mkdtemp(prefix="winnow-bench-prefect-")
+    os.environ["PREFECT_HOME"] = prefect_home
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=120)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": server.api_url,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    try:
+        print("naive baseline ...", flush=True)
+        base = run_child(["baseline", str(small), str(args.baseline_lines)], env)
+        runs = {}
+        for name, corpus, workers in [
+            ("winnow 1 worker", small, 1),
+            ("winnow 2 workers", small, 2),
+            *([] if c_big is None else [(f"winnow {args.scale}x corpus", big, 1)]),
+        ]:
+            print(f"{name} ...", flush=True)
+            runs[name] = run_child(
+                [
+                    "winnow",
+                    str(corpus),
+                    str(args.out / f"output-{workers}-{corpus.name}"),
+                    str(workers),
+                ],
+                env,
+            )
+    finally:
+        server.stop()
+
+    rows = [["run", "lines", "docs", "seconds", "lines/s", "docs/s", "peak RSS MB", "vs naive"]]
+    base_lps = base["lines"] / base["seconds"]
+    for name, r in [("naive pandas+langdetect", base), *runs.items()]:
+        lps = r["lines"] / r["seconds"]
+        rows.append(
+            [
+                name,
+                f"{r['lines']}",
+                f"{r['documents']}",
+                f"{r['seconds']:.2f}",
+                f"{lps:,.0f}",
+                f"{r['documents'] / r['seconds']:,.1f}",
+                f"{r['peak_rss_mb']:.0f}",
+                f"{lps / base_lps:.1f}x",
+            ]
+        )
+    print()
+    print(fmt_table(rows))
+
+    one = runs["winnow 1 worker"]
+    stage_rows = [["stage (1 worker)", "seconds", "% of flow"]]
+    for stage, sec in one["stages"].items():
+        stage_rows.append([stage, f"{sec:.2f}", f"{100 * sec / one['flow_seconds']:.0f}%"])
+    overhead = one["flow_seconds"] - sum(one["stages"].values())
+    stage_rows.append(
+        [
+            "Prefect overhead (flow - stages)",
+            f"{overhead:.2f}",
+            f"{100 * overhead / one['flow_seconds']:.0f}%",
+        ]
+    )
+    stage_rows.append(["flow wall time (Prefect)", f"{one['flow_seconds']:.2f}", "100%"])
+    stage_rows.append(["client wall time (run_etl)", f"{one['seconds']:.2f}", ""])
+    print()
+    print(fmt_table(stage_rows))
+
+    two = runs["winnow 2 workers"]
+    ratios = [["ratio", "value", "goal", "met"]]
+    e2e = (one["lines"] / one["seconds"]) / base_lps
+    ratios.append(["winnow (1 worker) / naive lines/s", f"{e2e:.1f}x", ">= 20x", str(e2e >= 20)])
+    lps = one["lines"] / one["seconds"]
+    ratios.append(["winnow lines/s end-to-end", f"{lps:,.0f}", ">= 10,000", str(lps >= 10_000)])
+    w = one["seconds"] / two["seconds"]
+    ratios.append(["2 workers / 1 worker speed", f"{w:.2f}x", ">= 1.7x", str(w >= 1.7)])
+    if c_big is not None:
+        big_r = runs[f"winnow {args.scale}x corpus"]
+        tr = big_r["seconds"] / one["seconds"]
+        mr = big_r["peak_rss_mb"] / one["peak_rss_mb"]
+        ratios.append(
+            [
+                f"{args.scale}x input: time",
+                f"{tr:.2f}x",
+                f"<= {args.scale + 1}x",
+                str(tr <= args.scale + 1),
+            ]
+        )
+        ratios.append([f"{args.scale}x input: peak RSS", f"{mr:.2f}x", "< 1.5x", str(mr < 1.5)])
+    print()
+    print(fmt_table(ratios))
+    if args.json:
+        args.json.write_text(json.dumps({"baseline": base, "runs": runs}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""cProfile of winnow's stage functions (the task bodies, without Prefect) on one corpus.
+
+Calls the task functions of flows/etl.py (`task.fn`) in the main thread in flow order,
+so cProfile sees every call; prints per-stage seconds and the top functions.
+
+    python benchmarks/profile_stages.py benchmarks/out/corpus-100000 [--top 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import logging
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import flows.etl as etl  # noqa: E402
+from flows.readers import discover_inputs  # noqa: E402
+from flows.store import OutputStore  # noqa: E402
+from transforms.config import PipelineConfig  # noqa: E402
+
+
+def run_stages(corpus: Path, output: Path) -> dict[str, float]:
+    """The flow's data path, task bodies only; returns seconds per task kind."""
+    etl.get_run_logger = lambda: logging.getLogger("winnow-profile")  # no Prefect run context
+    config = PipelineConfig()
+    store = OutputStore(str(output))
+    files, _ = discover_inputs([str(corpus)])
+    staging = store.staging("profile")
+    batches = etl.plan_batches(files, config)
+    t: dict[str, float] = {}
+
+    def timed(name, fn, *args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        t[name] = t.get(name, 0.0) + time.perf_counter() - t0
+        return out
+
+    for i, b in enumerate(batches):
+        timed("extract", etl.extract_batch.fn, b, staging, i, config, "profile")
+    keys = timed("count_keys", etl.count_keys.fn, store, staging, len(batches), 1)
+    for i in range(len(batches)):
+        timed("flag", etl.flag_batch.fn, staging, i, 1, keys)
+    dups = timed("dedup", etl.dedup_documents.fn, store, staging, len(batches), 1, "profile")
+    for i in range(len(batches)):
+        timed("load", etl.load_batch.fn, staging, i, 1, dups)
+    return t
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", type=Path)
+    ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--sort", default="tottime")
+    args = ap.parse_args(argv)
+    prof = cProfile.Profile()
+    with tempfile.TemporaryDirectory() as tmp:
+        prof.enable()
+        times = run_stages(args.corpus, Path(tmp) / "out")
+        prof.disable()
+    total = sum(times.values())
+    for name, sec in times.items():
+        print(f"{name:12s} {sec:8.2f} s  {100 * sec / total:5.1f}%")
+    print(f"{'total':12s} {total:8.2f} s")
+    pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
