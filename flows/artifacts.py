@@ -87,12 +87,21 @@ def publish_summary(summary: dict) -> None:
     )
 
 
+def run_name(inputs: list[str], output: str) -> str:
+    """Readable flow run name: `winnow-<first input>[+N]-to-<output>`.
+
+    >>> run_name(["/data/crawl", "/data/more"], "/data/winnow")
+    'winnow-crawl+1-to-winnow'
+    """
+    names = [Path(str(p)).name or str(p) for p in inputs]
+    first = names[0] if names else "nothing"
+    more = f"+{len(names) - 1}" if len(names) > 1 else ""
+    return f"winnow-{first}{more}-to-{Path(str(output)).name}"
+
+
 def flow_run_name() -> str:
-    """Readable flow run name for the UI: `winnow-<first input>[+N]-to-<output>`."""
+    """The flow's `flow_run_name` callable (reads the run's parameters)."""
     from prefect.runtime import flow_run
 
     params = flow_run.parameters or {}
-    inputs = [Path(str(p)).name or str(p) for p in params.get("inputs") or []]
-    first = inputs[0] if inputs else "nothing"
-    more = f"+{len(inputs) - 1}" if len(inputs) > 1 else ""
-    return f"winnow-{first}{more}-to-{Path(str(params.get('output', 'output'))).name}"
+    return run_name(list(params.get("inputs") or []), str(params.get("output", "output")))
