@@ -37,9 +37,9 @@ from flows.artifacts import (  # noqa: E402
     start_progress,
 )
 from flows.readers import InputFile, discover_inputs, file_kind, read_documents  # noqa: E402
+from flows.state import dedup_run  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
-from transforms.dedup import find_exact_duplicates  # noqa: E402
 from transforms.records import Document, ErrorRecord  # noqa: E402
 from transforms.rows import count_keys_per_document, finish_document, label_documents  # noqa: E402
 
@@ -245,38 +245,16 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
 
 @task(task_run_name="dedup", cache_policy=NO_CACHE)
 def dedup_documents(
-    store: OutputStore, staging: Path, n_batches: int, run_seq: int, run_id: str
+    store: OutputStore,
+    staging: Path,
+    n_batches: int,
+    run_seq: int,
+    run_id: str,
+    config: PipelineConfig | None = None,
 ) -> Path:
-    """Exact duplicates by content hash against this run and every committed run."""
-    parts = [
-        pq.read_table(staging / "b" / f"docs-b{b:05d}.parquet", columns=["doc_id", "content_hash"])
-        for b in range(n_batches)
-    ]
-    empty = pa.table(
-        {"doc_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())}
-    )
-    docs = pa.concat_tables([empty, *parts])
-    prior = read_table(store.state("hashes"))
-    seen = (
-        dict(zip(prior["content_hash"].to_pylist(), prior["kept_doc_id"].to_pylist(), strict=True))
-        if prior.num_rows
-        else {}
-    )
-    dups, kept = find_exact_duplicates(
-        zip(docs["doc_id"].to_pylist(), docs["content_hash"].to_pylist(), strict=True), seen=seen
-    )
-    new_hashes = {h: d for h, d in kept.items() if h not in seen}
-    write_parquet(
-        pa.table(
-            {"content_hash": list(new_hashes), "kept_doc_id": list(new_hashes.values())},
-            schema=pa.schema([("content_hash", pa.string()), ("kept_doc_id", pa.string())]),
-        ),
-        store.final_path(staging, f"_state/hashes/part-{run_seq:05d}.parquet"),
-    )
-    table = pa.Table.from_pylist(
-        [{**dataclasses.asdict(d), "run_id": run_id} for d in dups], schema=schemas.DUPLICATES
-    )
-    return write_parquet(table, staging / "final" / "duplicates" / f"part-{run_seq:05d}.parquet")
+    """Exact (content hash) and near (MinHash LSH) duplicates against this run and every
+    committed run; survivor = first seen in (run, input) order. See flows/state.py."""
+    return dedup_run(store, staging, n_batches, run_seq, run_id, config or PipelineConfig())
 
 
 @task(task_run_name="load-{batch_no:05d}", cache_policy=NO_CACHE)
@@ -359,7 +337,7 @@ def etl_flow(
         for i, fut in enumerate(futures):
             flagged.append(fut.result())
             publish_progress(progress, 50 + (i + 1) / max(len(batches), 1) * 40)
-        duplicates = dedup_documents(store, staging, len(batches), run_seq, run_id)
+        duplicates = dedup_documents(store, staging, len(batches), run_seq, run_id, config)
         kept = sum(
             f.result()
             for f in [

@@ -1,12 +1,14 @@
-"""Dedup stage: exact duplicates by content hash; survivor = first seen, never random."""
+"""Dedup: exact duplicates by content hash, near duplicates by MinHash LSH; first seen survives."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import xxhash
 
+from transforms.config import LSH_BANDS, LSH_ROWS, SHINGLE_WORDS  # FineWeb: 14 x 8, 5-grams
 from transforms.lines import normalize_line
 
 
@@ -47,3 +49,172 @@ def find_exact_duplicates(
         if first != doc_id:
             dups.append(Duplicate(doc_id, first, "exact", 1.0))
     return dups, kept
+
+
+# --- near duplicates: MinHash over word shingles, LSH banding, union-find -------------------
+
+# Fixed seed of the MinHash permutations: signatures in the persistent state stay comparable.
+MINHASH_SEED = 1
+_MASK32 = np.uint64(0xFFFFFFFF)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio constant (splitmix64)
+_MIX2 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finalizer constants
+_MIX3 = np.uint64(0x94D049BB133111EB)
+# Shingles hashed per chunk in `minhash_signatures` (bounds the (perm x shingle) temporary).
+_CHUNK_SHINGLES = 1 << 13
+
+
+def shingle_hashes(text: str, *, n: int = SHINGLE_WORDS) -> np.ndarray:
+    """Sorted unique uint64 hashes of the word n-grams of the normalized text.
+
+    Words come from `normalize_line` (the same normalization as `content_hash`); a text with
+    fewer than `n` words is one shingle; a text without words has none.
+
+    >>> len(shingle_hashes("one two three four five six", n=5))
+    2
+    >>> len(shingle_hashes("")), len(shingle_hashes("Hi there!", n=5))
+    (0, 1)
+    """
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    words = " ".join(normalize_line(t) for t in text.split("\n")).split()
+    if not words:
+        return np.empty(0, np.uint64)
+    w = np.fromiter((xxhash.xxh3_64_intdigest(x.encode()) for x in words), np.uint64, len(words))
+    k = min(n, len(w))
+    h = np.zeros(len(w) - k + 1, np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):  # order-sensitive combination of k consecutive word hashes
+            h = (h ^ w[j : len(w) - k + 1 + j]) * _MIX
+        h ^= h >> np.uint64(31)
+    return np.unique(h)
+
+
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, num_perm, dtype=np.uint64) | np.uint64(1)  # odd multipliers
+    b = rng.integers(0, 2**63, num_perm, dtype=np.uint64)
+    return a[:, None], b[:, None]
+
+
+def minhash_signatures(
+    shingles: Sequence[np.ndarray],
+    *,
+    num_perm: int = LSH_BANDS * LSH_ROWS,
+    seed: int = MINHASH_SEED,
+) -> np.ndarray:
+    """(documents x num_perm) uint32 MinHash signatures, vectorized over all documents.
+
+    Permutation i is the multiply-shift hash ((a_i * x + b_i) mod 2^64) >> 32 with odd a_i
+    (Dietzfelbinger et al. 1997) drawn from a fixed seed. A document without shingles gets
+    all 0xFFFFFFFF (never a candidate: see `band_keys`).
+
+    >>> s = minhash_signatures([shingle_hashes("a b c d e f g"), shingle_hashes("a b c d e f g")])
+    >>> s.shape, bool((s[0] == s[1]).all())
+    ((2, 112), True)
+    """
+    if num_perm < 1:
+        raise ValueError("num_perm must be >= 1")
+    a, b = _permutations(num_perm, seed)
+    out = np.full((len(shingles), num_perm), 0xFFFFFFFF, np.uint32)
+    sizes = np.fromiter((len(s) for s in shingles), np.int64, len(shingles))
+    nonempty = np.flatnonzero(sizes)
+    start = 0
+    while start < len(nonempty):  # chunks of whole documents, about _CHUNK_SHINGLES shingles
+        stop = start + 1
+        total = sizes[nonempty[start]]
+        while stop < len(nonempty) and total + sizes[nonempty[stop]] <= _CHUNK_SHINGLES:
+            total += sizes[nonempty[stop]]
+            stop += 1
+        idx = nonempty[start:stop]
+        flat = np.concatenate([shingles[i] for i in idx])
+        with np.errstate(over="ignore"):
+            hv = ((a * flat[None, :] + b) >> np.uint64(32)).astype(np.uint32)
+        offsets = np.concatenate([[0], np.cumsum(sizes[idx])[:-1]])
+        out[idx] = np.minimum.reduceat(hv, offsets, axis=1).T
+        start = stop
+    return out
+
+
+def band_keys(
+    signatures: np.ndarray, *, bands: int = LSH_BANDS, rows: int = LSH_ROWS
+) -> np.ndarray:
+    """(documents x bands) uint64 LSH bucket keys; 0 marks a document without shingles.
+
+    >>> s = minhash_signatures([shingle_hashes("a b c d e f"), shingle_hashes("")])
+    >>> k = band_keys(s); k.shape, bool((k[0] != 0).all()), bool((k[1] == 0).all())
+    ((2, 14), True, True)
+    """
+    if bands < 1 or rows < 1:
+        raise ValueError("bands and rows must be >= 1")
+    n, width = signatures.shape
+    if width < bands * rows:
+        raise ValueError(f"signatures have {width} values, need bands*rows = {bands * rows}")
+    sig = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
+    h = np.arange(1, bands + 1, dtype=np.uint64)[None, :] * _MIX  # band index salts the key
+    with np.errstate(over="ignore"):
+        for j in range(rows):
+            h = (h ^ sig[:, :, j]) * _MIX2
+            h ^= h >> np.uint64(29)
+        h = (h * _MIX3) ^ (h >> np.uint64(32))
+    h[h == 0] = 1
+    h[(signatures == 0xFFFFFFFF).all(axis=1)] = 0
+    return h
+
+
+def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of row pairs of two signature arrays (share of equal values).
+
+    >>> float(estimate_jaccard(np.array([[1, 2, 3, 4]]), np.array([[1, 2, 0, 4]]))[0])
+    0.75
+    """
+    if a.shape != b.shape:
+        raise ValueError("signature arrays differ in shape")
+    return (np.asarray(a) == np.asarray(b)).mean(axis=-1)
+
+
+def candidate_pairs(keys: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """(pairs x 2) rank pairs (earlier, later) of documents sharing one bucket key.
+
+    `keys` and `ranks` are 1-D and aligned (one band); key 0 is never a bucket. Each bucket
+    member is paired with the bucket's first member and with its predecessor, so a bucket of
+    m documents gives at most 2m pairs, not m^2.
+
+    >>> candidate_pairs(np.array([7, 9, 7, 7, 0, 0]), np.array([0, 1, 2, 3, 4, 5])).tolist()
+    [[0, 2], [0, 3], [2, 3]]
+    """
+    keys, ranks = np.asarray(keys, np.uint64), np.asarray(ranks, np.int64)
+    keep = keys != 0
+    keys, ranks = keys[keep], ranks[keep]
+    order = np.lexsort((ranks, keys))
+    k, r = keys[order], ranks[order]
+    same = np.flatnonzero(k[1:] == k[:-1]) + 1  # positions continuing a bucket
+    if not len(same):
+        return np.empty((0, 2), np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
+    first = r[starts[np.searchsorted(starts, same, side="right") - 1]]
+    pairs = np.concatenate([np.stack([first, r[same]], 1), np.stack([r[same - 1], r[same]], 1)])
+    return np.unique(pairs, axis=0)
+
+
+def resolve_clusters(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Union-find over ranks 0..n-1: the smallest rank of each connected cluster, per rank.
+
+    The root of a cluster is always its first-seen member (the survivor rule), whatever the
+    order of `pairs`.
+
+    >>> resolve_clusters(5, np.array([[3, 4], [1, 3], [0, 2]])).tolist()
+    [0, 1, 0, 1, 1]
+    """
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y in np.asarray(pairs, np.int64).reshape(-1, 2).tolist():
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    return np.fromiter((find(i) for i in range(n)), np.int64, n)

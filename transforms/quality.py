@@ -124,18 +124,22 @@ def _top_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
 
 def _dup_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
     grams = list(zip(*(seq[k:] for k in range(n)), strict=False))
-    if len(set(grams)) == len(grams):  # no repeat at all: skip the walk (most documents)
+    counts = Counter(grams)
+    if len(counts) == len(grams):  # no repeat at all: skip the walk (most documents)
         return 0
+    # Only n-grams that occur more than once can ever count; the others may be left out of
+    # `seen` without changing the walk (same result as walking every position).
+    repeated = {gram for gram, count in counts.items() if count > 1}
     seen: set[tuple[int, ...]] = set()
-    chars, i = 0, 0
-    while i < len(grams):
-        gram = grams[i]
+    chars, next_free = 0, 0
+    for i, gram in enumerate(grams):
+        if i < next_free or gram not in repeated:
+            continue
         if gram in seen:
             chars += _gram_len(gram, lens)
-            i += n
+            next_free = i + n
         else:
             seen.add(gram)
-            i += 1
     return chars
 
 

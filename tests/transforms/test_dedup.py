@@ -1,4 +1,18 @@
-from transforms.dedup import content_hash, find_exact_duplicates
+import random
+
+import numpy as np
+import pytest
+
+from transforms.dedup import (
+    band_keys,
+    candidate_pairs,
+    content_hash,
+    estimate_jaccard,
+    find_exact_duplicates,
+    minhash_signatures,
+    resolve_clusters,
+    shingle_hashes,
+)
 
 
 def test_content_hash_ignores_formatting_but_not_words():
@@ -17,3 +31,111 @@ def test_first_seen_survives_and_empty_content_is_never_a_duplicate():
 def test_duplicates_of_earlier_runs_point_to_the_old_survivor():
     dups, kept = find_exact_duplicates([("x", "h1")], seen={"h1": "a"})
     assert dups[0].kept_doc_id == "a" and kept == {"h1": "a"}
+
+
+# --- near duplicates ------------------------------------------------------------------------
+
+_WORDS = [f"w{i}" for i in range(5000)]
+
+
+def _text(seed: int, n: int = 300) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(_WORDS) for _ in range(n))
+
+
+def _jaccard(a: str, b: str) -> float:
+    sa, sb = set(shingle_hashes(a).tolist()), set(shingle_hashes(b).tolist())
+    return len(sa & sb) / len(sa | sb)
+
+
+def test_shingles_use_the_content_normalization_and_word_order():
+    assert np.array_equal(
+        shingle_hashes("Hello, World! a b c"), shingle_hashes("hello world a b c")
+    )
+    assert not np.array_equal(shingle_hashes("a b c d e f"), shingle_hashes("f e d c b a"))
+    with pytest.raises(ValueError):
+        shingle_hashes("x", n=0)
+
+
+@pytest.mark.parametrize("edit_rate", [0.02, 0.05, 0.1, 0.3])
+def test_estimated_jaccard_is_close_to_the_true_jaccard(edit_rate):
+    a = _text(1).split()
+    rng = random.Random(2)
+    b = [rng.choice(_WORDS) if rng.random() < edit_rate else w for w in a]
+    sigs = minhash_signatures([shingle_hashes(" ".join(a)), shingle_hashes(" ".join(b))])
+    est = float(estimate_jaccard(sigs[:1], sigs[1:])[0])
+    # 112 permutations: standard error sqrt(J(1-J)/112) <= 0.047; allow 3 sigma.
+    assert abs(est - _jaccard(" ".join(a), " ".join(b))) < 0.15
+
+
+def test_signatures_are_deterministic_and_independent_of_the_batch():
+    docs = [shingle_hashes(_text(i)) for i in range(30)]
+    together = minhash_signatures(docs)
+    alone = np.concatenate([minhash_signatures([d]) for d in docs])
+    assert np.array_equal(together, alone)
+    assert np.array_equal(together, minhash_signatures(list(reversed(docs)))[::-1])
+
+
+def test_near_duplicates_share_a_band_and_unrelated_documents_do_not():
+    base = _text(5).split()
+    near = base[:]
+    near[100] = "changed"  # one word: Jaccard about 0.97
+    sigs = minhash_signatures([shingle_hashes(" ".join(t)) for t in (base, near, _text(6).split())])
+    keys = band_keys(sigs)
+    assert (keys[0] == keys[1]).any()
+    assert not (keys[0] == keys[2]).any()
+
+
+def test_empty_documents_never_share_a_bucket():
+    sigs = minhash_signatures([shingle_hashes(""), shingle_hashes("   ")])
+    keys = band_keys(sigs)
+    assert (keys == 0).all()
+    assert len(candidate_pairs(keys[:, 0], np.array([0, 1]))) == 0
+
+
+@pytest.mark.parametrize("bands, rows", [(14, 8), (20, 5), (1, 1)])
+def test_band_keys_follow_the_layout(bands, rows):
+    sigs = minhash_signatures([shingle_hashes(_text(1))], num_perm=bands * rows)
+    assert band_keys(sigs, bands=bands, rows=rows).shape == (1, bands)
+    with pytest.raises(ValueError):
+        band_keys(sigs[:, :-1], bands=bands, rows=rows)
+
+
+def test_candidate_pairs_link_each_bucket_member_to_the_first_and_its_predecessor():
+    keys = np.array([5, 5, 5, 5, 8, 8, 9], np.uint64)
+    ranks = np.array([40, 10, 30, 20, 1, 2, 3])
+    assert candidate_pairs(keys, ranks).tolist() == [
+        [1, 2],
+        [10, 20],
+        [10, 30],
+        [10, 40],
+        [20, 30],
+        [30, 40],
+    ]
+
+
+def test_union_find_keeps_the_first_seen_member_transitively():
+    # 4~2, 2~3, 3~1: one cluster whose survivor is 1, whatever the pair order
+    pairs = np.array([[2, 4], [2, 3], [1, 3]])
+    for perm in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        assert resolve_clusters(6, pairs[perm]).tolist() == [0, 1, 1, 1, 1, 5]
+
+
+def test_union_find_is_deterministic_under_permutations_of_equal_rank_input():
+    rng = random.Random(0)
+    pairs = [(rng.randrange(200), rng.randrange(200)) for _ in range(300)]
+    pairs = [(min(a, b), max(a, b)) for a, b in pairs if a != b]
+    expected = resolve_clusters(200, np.array(pairs))
+    for seed in range(3):
+        rng.seed(seed)
+        shuffled = pairs[:]
+        rng.shuffle(shuffled)
+        assert np.array_equal(resolve_clusters(200, np.array(shuffled)), expected)
+    assert all(expected[i] <= i for i in range(200))
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError):
+        minhash_signatures([], num_perm=0)
+    with pytest.raises(ValueError):
+        estimate_jaccard(np.zeros((1, 4)), np.zeros((1, 5)))
