@@ -45,7 +45,7 @@ from transforms.rows import count_keys_per_document, finish_document, label_docu
 
 KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
 # Soft cap on the bytes of one batch of files (bounded memory per task).
-BATCH_BYTES = 32 * 1024**2
+BATCH_BYTES = 8 * 1024**2
 # Compressed inputs are weighted by a typical text compression ratio (gzip/zstd on web text
 # expand 3-5x), so a batch of compressed shards does not grow to several times BATCH_BYTES.
 COMPRESSED_WEIGHT = 4
