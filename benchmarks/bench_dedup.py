@@ -34,13 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _shared import REPO, shared_file  # noqa: E402  (puts the repo on sys.path)
 
-_REL = Path("shared") / "eval" / "boilerplate" / "dev.jsonl.gz"
-DEFAULT_DATA = next(
-    (p for p in (REPO.parent / _REL, REPO.parent.parent / _REL) if p.exists()), REPO.parent / _REL
-)
+DEFAULT_DATA = shared_file("eval", "boilerplate", "dev.jsonl.gz")
 SAMPLE_DATA = REPO / "tests" / "data" / "boilerplate" / "sample.jsonl.gz"
 CHUNK_WORDS = 100
 EDIT_RATES = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1)

@@ -22,21 +22,16 @@ import argparse
 import gzip
 import json
 import random
-import sys
 import time
 import unicodedata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _shared import REPO, shared_file  # noqa: E402  (puts the repo on sys.path)
 
 from transforms.language import UND, _engine, detect_lines, guard_script, prepare_text  # noqa: E402
 from transforms.lines import line_key  # noqa: E402
 
-_REL = Path("shared") / "eval" / "boilerplate" / "dev.jsonl.gz"
-DEFAULT_DATA = next(
-    (p for p in (REPO.parent / _REL, REPO.parent.parent / _REL) if p.exists()), REPO.parent / _REL
-)
+DEFAULT_DATA = shared_file("eval", "boilerplate", "dev.jsonl.gz")
 SAMPLE_DATA = REPO / "tests" / "data" / "boilerplate" / "sample.jsonl.gz"
 
 

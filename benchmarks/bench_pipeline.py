@@ -105,6 +105,7 @@ def run_winnow(corpus: Path, output: Path, workers: int) -> dict:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
+    from flows.artifacts import run_name
     from flows.etl import run_etl
 
     t0 = time.perf_counter()
@@ -117,7 +118,7 @@ def run_winnow(corpus: Path, output: Path, workers: int) -> dict:
         async with get_client() as client:
             runs = await client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
-                    name=FlowRunFilterName(any_=[f"winnow-etl-{output}"])
+                    name=FlowRunFilterName(any_=[run_name([str(corpus)], str(output))])
                 ),
                 limit=1,
             )

@@ -28,19 +28,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import xxhash
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _shared import REPO, shared_file  # noqa: E402  (puts the repo on sys.path)
 
 from transforms.boilerplate import RULES, flag_lines  # noqa: E402
 from transforms.lines import line_key  # noqa: E402
 from transforms.quality import quality_signals  # noqa: E402
 
-_REL = Path("shared") / "eval" / "boilerplate" / "dev.jsonl.gz"
-# `../shared/...` next to the repo (or next to the folder of worktrees).
-DEFAULT_DATA = next(
-    (p for p in (REPO.parent / _REL, REPO.parent.parent / _REL) if p.exists()), REPO.parent / _REL
-)
+DEFAULT_DATA = shared_file("eval", "boilerplate", "dev.jsonl.gz")
 SAMPLE_DATA = REPO / "tests" / "data" / "boilerplate" / "sample.jsonl.gz"
 TERMINAL = (".", "!", "?", '"', "'")
 

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _shared import REPO, shared_file  # noqa: E402  (puts the repo on sys.path)
 
 from transforms.language import UND, _engine, detect_languages  # noqa: E402
 
-_REL = Path("shared") / "eval" / "langid" / "dev.tsv"
-DEFAULT_DATA = next(
-    (p for p in (REPO.parent / _REL, REPO.parent.parent / _REL) if p.exists()), REPO.parent / _REL
-)
+DEFAULT_DATA = shared_file("eval", "langid", "dev.tsv")
 SAMPLE_DATA = REPO / "tests" / "data" / "langid" / "sample.tsv"
 KINDS = ("word", "pair", "sentence", "caps_sentence")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from uuid import UUID
 
 from prefect.artifacts import (
@@ -84,3 +85,23 @@ def publish_summary(summary: dict) -> None:
     create_markdown_artifact(
         markdown=report_markdown(summary), key=REPORT_KEY, description="winnow run report"
     )
+
+
+def run_name(inputs: list[str], output: str) -> str:
+    """Readable flow run name: `winnow-<first input>[+N]-to-<output>`.
+
+    >>> run_name(["/data/crawl", "/data/more"], "/data/winnow")
+    'winnow-crawl+1-to-winnow'
+    """
+    names = [Path(str(p)).name or str(p) for p in inputs]
+    first = names[0] if names else "nothing"
+    more = f"+{len(names) - 1}" if len(names) > 1 else ""
+    return f"winnow-{first}{more}-to-{Path(str(output)).name}"
+
+
+def flow_run_name() -> str:
+    """The flow's `flow_run_name` callable (reads the run's parameters)."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    return run_name(list(params.get("inputs") or []), str(params.get("output", "output")))

@@ -30,7 +30,12 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from flows import schemas  # noqa: E402
-from flows.artifacts import publish_progress, publish_summary, start_progress  # noqa: E402
+from flows.artifacts import (  # noqa: E402
+    flow_run_name,
+    publish_progress,
+    publish_summary,
+    start_progress,
+)
 from flows.readers import (  # noqa: E402
     InputFile,
     discover_inputs,
@@ -46,7 +51,7 @@ from transforms.rows import count_keys_per_document, finish_document, label_docu
 
 KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
 # Soft cap on the bytes of one batch of files (bounded memory per task).
-BATCH_BYTES = 32 * 1024**2
+BATCH_BYTES = 8 * 1024**2
 # Compressed inputs are weighted by a typical text compression ratio (gzip/zstd on web text
 # expand 3-5x), so a batch of compressed shards does not grow to several times BATCH_BYTES.
 COMPRESSED_WEIGHT = 4
@@ -169,7 +174,8 @@ def count_keys(store: OutputStore, staging: Path, n_batches: int, run_seq: int) 
         .group_by("line_key")
         .aggregate([("n_docs", "sum")])
     )
-    run = run.rename_columns(["line_key", "n_docs"]).sort_by("line_key")  # deterministic bytes
+    # sorted: pyarrow's threaded group_by order varies, state files must be byte-identical
+    run = run.rename_columns(["line_key", "n_docs"]).sort_by("line_key")
     write_parquet(run, store.final_path(staging, f"_state/key_counts/part-{run_seq:05d}.parquet"))
     prior = read_table(store.state("key_counts"))
     if prior.num_rows:
@@ -302,7 +308,7 @@ def _counts(counter: Counter) -> list[dict]:
     ]
 
 
-@flow(name="winnow-etl", flow_run_name="winnow-etl-{output}", validate_parameters=False)
+@flow(name="winnow-etl", flow_run_name=flow_run_name, validate_parameters=False)
 def etl_flow(
     inputs: list[str],
     output: str = "output",
