@@ -55,6 +55,7 @@ def write_json(obj: object, path: Path) -> Path:
 
 
 def _fsync(path: Path) -> None:
+    """fsync a file or a folder (a folder: so a rename in it is durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -149,9 +150,9 @@ class OutputStore:
             if src.exists():
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, dst)
-                _fsync_dir(dst.parent)
+                _fsync(dst.parent)
             hook_point(f"commit-{k}")
-        _fsync_dir(self.root)
+        _fsync(self.root)
         hook_point("committed")
         shutil.rmtree(staging, ignore_errors=True)
         return rels
@@ -178,11 +179,3 @@ class OutputStore:
         """Delete every dataset and all state (`--fresh`)."""
         for name in (*DATASETS, STATE, STAGING):
             shutil.rmtree(self.root / name, ignore_errors=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
