@@ -31,14 +31,17 @@ LINES = pa.schema(
 # Stage A intermediate: the expensive, batch-local part (keys and raw language labels).
 LABELS = pa.schema(
     [
-        ("doc_id", pa.string()),
-        ("line_no", pa.int32()),
-        ("start", pa.int64()),
-        ("end", pa.int64()),
-        ("text", pa.string()),
-        ("line_key", pa.uint64()),
-        ("lang_raw", pa.string()),
-        ("lang_score", pa.float32()),
+        LINES.field(name)
+        for name in (
+            "doc_id",
+            "line_no",
+            "start",
+            "end",
+            "text",
+            "line_key",
+            "lang_raw",
+            "lang_score",
+        )
     ]
 )
 
