@@ -134,22 +134,33 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
         state = _wait(finished, 240, "the triggered flow run")
         assert state["type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
 
-        arts = client.post(
-            "/artifacts/filter",
-            json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
-        ).json()
-        by_key = {a["key"]: a for a in arts}
-        assert {"winnow-summary", "winnow-report", "winnow-progress"} <= set(by_key)
+        keys = {"winnow-summary", "winnow-report", "winnow-progress"}
+
+        def artifacts():
+            arts = client.post(
+                "/artifacts/filter",
+                json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
+            ).json()
+            by_key = {a["key"]: a for a in arts}
+            return by_key if keys <= set(by_key) else None
+
+        by_key = _wait(artifacts, 60, "the run's artifacts")
         summary = by_key["winnow-summary"]["data"]
         assert "documents" in str(summary) and "duplicates" in str(summary)
         assert "Top boilerplate reasons" in by_key["winnow-report"]["data"]
         assert by_key["winnow-progress"]["data"] == 100.0
         assert client.get(f"/flow_runs/{run['id']}").json()["name"] == "winnow-in-to-out"
-        task_runs = client.post(
-            "/task_runs/filter", json={"flow_runs": {"id": {"any_": [run["id"]]}}}
-        ).json()
-        names = sorted(t["name"] for t in task_runs)  # one batch of 5 files
-        assert names == ["count-keys", "dedup", "extract-00000", "flag-00000", "load-00000"]
+        expected = ["count-keys", "dedup", "extract-00000", "flag-00000", "load-00000"]
+
+        def task_run_names():
+            # task-run states reach the server as events, so they may trail the flow run
+            task_runs = client.post(
+                "/task_runs/filter", json={"flow_runs": {"id": {"any_": [run["id"]]}}}
+            ).json()
+            names = sorted(t["name"] for t in task_runs)  # one batch of 5 files
+            return names if len(names) >= len(expected) else None
+
+        assert _wait(task_run_names, 60, "the run's task runs") == expected
         assert (out / "documents").is_dir()
     finally:
         _stop(serve)
