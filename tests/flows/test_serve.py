@@ -39,6 +39,18 @@ def _wait(predicate, timeout: float, what: str):
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
+def _post(client: httpx.Client, url: str, payload: dict, timeout: float = 60):
+    """POST and return the JSON body; retry server errors (SQLite busy while the scheduler writes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.post(url, json=payload)
+        if response.is_success or response.status_code < 500 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert response.is_success, f"POST {url} -> {response.status_code}: {response.text[:500]}"
+    return response.json()
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -114,7 +126,7 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
     client = httpx.Client(base_url=api, timeout=10)
     try:
         deployment = _wait(
-            lambda: next(iter(client.post("/deployments/filter", json={}).json()), None),
+            lambda: next(iter(_post(client, "/deployments/filter", {})), None),
             120,
             "the deployment",
         )
@@ -123,10 +135,13 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
         assert crons == [CRON]
         assert deployment["parameters"]["output"] == str(out.resolve())
 
-        run = client.post(f"/deployments/{deployment['id']}/create_flow_run", json={}).json()
+        run = _post(client, f"/deployments/{deployment['id']}/create_flow_run", {})
 
         def finished():
-            state = client.get(f"/flow_runs/{run['id']}").json()["state"]
+            response = client.get(f"/flow_runs/{run['id']}")
+            if not response.is_success:  # busy server: poll again
+                return None
+            state = response.json()["state"]
             return (
                 state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
             )
@@ -137,10 +152,11 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
         keys = {"winnow-summary", "winnow-report", "winnow-progress"}
 
         def artifacts():
-            arts = client.post(
+            arts = _post(
+                client,
                 "/artifacts/filter",
-                json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
-            ).json()
+                {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
+            )
             by_key = {a["key"]: a for a in arts}
             return by_key if keys <= set(by_key) else None
 
@@ -154,9 +170,9 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
 
         def task_run_names():
             # task-run states reach the server as events, so they may trail the flow run
-            task_runs = client.post(
-                "/task_runs/filter", json={"flow_runs": {"id": {"any_": [run["id"]]}}}
-            ).json()
+            task_runs = _post(
+                client, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}}
+            )
             names = sorted(t["name"] for t in task_runs)  # one batch of 5 files
             return names if len(names) >= len(expected) else None
 
