@@ -46,6 +46,7 @@ from flows.readers import (  # noqa: E402
 from flows.state import dedup_run  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
+from transforms.extract import revise_doc_id  # noqa: E402
 from transforms.records import Document, ErrorRecord  # noqa: E402
 from transforms.rows import count_keys_per_document, finish_document, label_documents  # noqa: E402
 
@@ -88,9 +89,18 @@ def _errors_table(errors: list[ErrorRecord], run_id: str) -> pa.Table:
 
 @task(task_run_name="extract-{batch_no:05d}", cache_policy=NO_CACHE, retries=0)
 def extract_batch(
-    files: list[InputFile], staging: Path, batch_no: int, config: PipelineConfig, run_id: str
+    files: list[InputFile],
+    staging: Path,
+    batch_no: int,
+    config: PipelineConfig,
+    run_id: str,
+    revised: frozenset[str] = frozenset(),
 ) -> dict:
-    """Stage A: read one batch of files; lines with keys and raw language labels."""
+    """Stage A: read one batch of files; lines with keys and raw language labels.
+
+    Documents of a `revised` source (an earlier version of the file was loaded) get ids of their
+    own, so the two versions never share a `doc_id`.
+    """
     out = staging / "a"
     done = out / f"b{batch_no:05d}.done.json"
     if done.exists():  # resumed run: this batch was finished before the kill
@@ -123,6 +133,8 @@ def extract_batch(
             if isinstance(rec, ErrorRecord):
                 errors.append(rec)
                 continue
+            if item.source in revised:
+                rec = dataclasses.replace(rec, doc_id=revise_doc_id(rec.doc_id, item.checksum))
             metas.append(
                 {
                     k: getattr(rec, k)
@@ -333,6 +345,7 @@ def etl_flow(
             else set()
         )
         new = [f for f in files if (f.source, f.checksum) not in done_keys]
+        revised = frozenset(f.source for f in new) & {source for source, _ in done_keys}
         cfg_hash = config_hash(config)
         run_seq = store.committed_runs() + 1
         run_id = _run_id(run_seq, cfg_hash, new)
@@ -340,12 +353,18 @@ def etl_flow(
         staging = store.staging(run_id)
         batches = plan_batches(new, config)
         logger.info(
-            "run %s: %d input files, %d new, %d batches", run_id, len(files), len(new), len(batches)
+            "run %s: %d input files, %d new (%d new versions of loaded files), %d batches",
+            run_id,
+            len(files),
+            len(new),
+            len(revised),
+            len(batches),
         )
 
         progress = start_progress(len(batches))
         futures = [
-            extract_batch.submit(b, staging, i, config, run_id) for i, b in enumerate(batches)
+            extract_batch.submit(b, staging, i, config, run_id, revised)
+            for i, b in enumerate(batches)
         ]
         extracted = []
         for i, fut in enumerate(futures):

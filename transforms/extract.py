@@ -40,6 +40,17 @@ def make_doc_id(source: str, record: int) -> str:
     return xxhash.xxh3_64_hexdigest(f"{source}\x00{record}".encode())
 
 
+def revise_doc_id(doc_id: str, checksum: str) -> str:
+    """Id of a document from a new version of an already loaded file (same source, new bytes).
+
+    Versions of one source never share an id; the same version always gets the same one.
+
+    >>> revise_doc_id("2a00fc2a7d931e36", "ab12") != "2a00fc2a7d931e36"
+    True
+    """
+    return xxhash.xxh3_64_hexdigest(f"{doc_id}\x00{checksum}".encode())
+
+
 def normalize_newlines(text: str) -> str:
     """CRLF and lone CR become LF; NUL characters are removed.
 

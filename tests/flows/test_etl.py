@@ -139,6 +139,30 @@ def test_rerun_on_same_output_adds_nothing(seeds_copy, tmp_path):
     assert len(pd.read_parquet(out / "runs")) == 2
 
 
+def test_changed_file_is_a_new_version_with_its_own_doc_ids(tmp_path):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    page = inputs / "page.txt"
+    shutil.copy(SAMPLE_PAGE, page)
+    run_etl([str(inputs)], str(out))
+    first = pd.read_parquet(out / "documents")
+    # the scraper rewrote the file: same article, one more footer line
+    page.write_text(SAMPLE_PAGE.read_text() + "\n© 2026 Example Media. All rights reserved.\n")
+    second = run_etl([str(inputs)], str(out))
+    assert second["n_files"] == 1 and second["n_documents"] == 1
+    docs, dups = pd.read_parquet(out / "documents"), pd.read_parquet(out / "duplicates")
+    lines = pd.read_parquet(out / "lines")
+    new_id = (set(lines["doc_id"]) - set(first["doc_id"])).pop()
+    assert docs["doc_id"].is_unique and len(docs) == 1  # the new version is not a second row
+    # same content text: the new version is an exact duplicate of the first, which survives
+    assert dups[["doc_id", "kept_doc_id", "kind"]].values.tolist() == [
+        [new_id, first["doc_id"].iloc[0], "exact"]
+    ]
+    assert not lines.duplicated(["doc_id", "line_no"]).any()
+    sizes = lines.groupby("doc_id").size()
+    assert sizes[first["doc_id"].iloc[0]] == 32 and sizes[new_id] > 32  # both versions' lines
+
+
 def _winnow(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
