@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
+import transforms  # noqa: E402
 from flows import schemas  # noqa: E402
 from flows.artifacts import (  # noqa: E402
     flow_run_name,
@@ -307,9 +309,23 @@ def load_batch(staging: Path, batch_no: int, run_seq: int, duplicates: Path) -> 
     return docs.num_rows
 
 
+@functools.cache
+def code_hash() -> str:
+    """16-hex hash of the `transforms` source: its thresholds decide rows as much as the config."""
+    root = Path(transforms.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*.py")):
+        digest.update(path.name.encode() + b"\x00" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _run_id(run_seq: int, cfg_hash: str, files: list[InputFile]) -> str:
-    """Deterministic id: same output history, config and inputs give the same run id."""
-    blob = json.dumps([cfg_hash, [(f.source, f.checksum) for f in files]]).encode()
+    """Deterministic id: same output history, config, code and inputs give the same run id.
+
+    A killed run resumes its finished batches only under the same id, so a code change never
+    mixes rows of two versions.
+    """
+    blob = json.dumps([cfg_hash, code_hash(), [(f.source, f.checksum) for f in files]]).encode()
     return f"{run_seq:05d}-{hashlib.sha256(blob).hexdigest()[:12]}"
 
 
@@ -406,6 +422,7 @@ def etl_flow(
             "started_at": started,
             "ended_at": datetime.now(UTC),
             "config_hash": cfg_hash,
+            "code_hash": code_hash(),
             "config": json.dumps(dataclasses.asdict(config), sort_keys=True),
             "inputs": [dataclasses.asdict(f) for f in new],
             "n_files": len(new),

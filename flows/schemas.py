@@ -113,6 +113,7 @@ RUNS = pa.schema(
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("ended_at", pa.timestamp("us", tz="UTC")),
         ("config_hash", pa.string()),
+        ("code_hash", pa.string()),
         ("config", pa.string()),
         ("inputs", pa.list_(INPUTS_STRUCT := pa.struct(list(INPUTS)))),
         ("n_files", pa.int64()),

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.etl import run_etl
+from flows.etl import _run_id, code_hash, run_etl
+from flows.readers import InputFile
 from flows.store import DATASETS
 from tests.conftest import SAMPLE_PAGE
 
@@ -75,7 +76,14 @@ def test_every_dataset_is_readable(sample_run):
         pd.read_parquet(out / name)
     runs = pd.read_parquet(out / "runs")
     assert runs["n_lines"].tolist() == [32]
+    # the run records which code made it, and the code is part of the run id (resume safety)
+    assert runs["code_hash"].tolist() == [code_hash()]
+    assert runs["run_id"][0] == _run_id(1, runs["config_hash"][0], _inputs(runs))
     assert not (out / "_staging").exists() or not any((out / "_staging").iterdir())
+
+
+def _inputs(runs: pd.DataFrame) -> list[InputFile]:
+    return [InputFile(**item) for item in runs["inputs"][0]]
 
 
 def _dataset_bytes(out: Path) -> dict[str, bytes]:
