@@ -6,8 +6,6 @@ The kill points are the test hook in flows/readers.py (`hook_point`, env WINNOW_
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import signal
 import subprocess
@@ -22,50 +20,10 @@ import pytest
 from flows.readers import TEST_HOOK_ENV
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from crash_test import build_corpus  # noqa: E402  (one corpus for the test and the benchmark)
+
 DATASETS = ("lines", "documents", "duplicates", "errors")
-WORDS = [
-    "river",
-    "council",
-    "school",
-    "budget",
-    "winter",
-    "train",
-    "museum",
-    "harbour",
-    "garden",
-    "market",
-    "library",
-    "bridge",
-    "teacher",
-    "doctor",
-    "village",
-    "mountain",
-    "festival",
-    "weather",
-    "station",
-    "report",
-    "question",
-    "answer",
-]
-
-
-def build_corpus(root: Path, n_files: int = 8) -> Path:
-    """Deterministic small corpus: distinct articles, an exact duplicate, a JSONL, a bad file."""
-    inp = root / "in"
-    inp.mkdir(parents=True)
-    for i in range(n_files):
-        lines = [
-            " ".join(WORDS[(i * 7 + j * 3 + k) % len(WORDS)] for k in range(9 + j % 5)).capitalize()
-            + "."
-            for j in range(12)
-        ]
-        lines.insert(0, "Cookie settings")  # repeated line across documents
-        (inp / f"doc{i:02d}.txt").write_text("\n".join(lines))
-    (inp / "copy_of_doc03.txt.gz").write_bytes(gzip.compress((inp / "doc03.txt").read_bytes()))
-    rows = [{"text": f"Record {r} of the export talks about the {WORDS[r]}."} for r in range(5)]
-    (inp / "export.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n{broken\n")
-    (inp / "empty.txt").write_bytes(b"")
-    return inp
 
 
 def winnow(inp: Path, out: Path, hook: str | None = None, **kw) -> subprocess.CompletedProcess:
