@@ -1,4 +1,4 @@
-"""A real `prefect server start`, a served winnow deployment, a triggered run, its artifacts.
+"""A real `prefect server start`, a served winnow deployment, a triggered run, its artifacts, the UI.
 
 Runs in CI; skip locally with `pytest -m "not server"`.
 """
@@ -166,6 +166,15 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
         assert "Top boilerplate reasons" in by_key["winnow-report"]["data"]
         assert by_key["winnow-progress"]["data"] == 100.0
         assert client.get(f"/flow_runs/{run['id']}").json()["name"] == "winnow-in-to-out"
+        # the same server serves the UI: the run's page and the settings that point it at the API
+        ui = api.removesuffix("/api")
+        page = httpx.get(
+            f"{ui}/runs/flow-run/{run['id']}",
+            headers={"Accept": "text/html"},
+            follow_redirects=True,
+        )
+        assert page.status_code == 200 and "<title>Prefect Server</title>" in page.text
+        assert httpx.get(f"{ui}/ui-settings").json()["api_url"] == api
         expected = ["count-keys", "dedup", "extract-00000", "flag-00000", "load-00000"]
 
         def task_run_names():
