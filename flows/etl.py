@@ -140,7 +140,7 @@ def extract_batch(
             metas.append(
                 {
                     k: getattr(rec, k)
-                    for k in ("doc_id", "source", "record", "encoding", "decode_replaced")
+                    for k in ("doc_id", "source", "record", "url", "encoding", "decode_replaced")
                 }
             )
             chunk.append(rec)

@@ -50,6 +50,7 @@ DOC_META = pa.schema(
         ("doc_id", pa.string()),
         ("source", pa.string()),
         ("record", pa.int64()),
+        ("url", pa.string()),
         ("encoding", pa.string()),
         ("decode_replaced", pa.bool_()),
     ]
@@ -61,6 +62,7 @@ DOCUMENTS = pa.schema(
         ("doc_id", pa.string()),
         ("source", pa.string()),
         ("record", pa.int64()),
+        ("url", pa.string()),
         ("text", pa.string()),
         ("lang_mix", LANG_SHARE),
         ("n_lines", pa.int32()),
