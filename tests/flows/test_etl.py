@@ -192,6 +192,10 @@ def test_cli_help_explains_every_option():
         "--text-field",
         "--id-field",
         "--lang-engine",
+        "--lsh-bands",
+        "--lsh-rows",
+        "--near-dup-jaccard",
+        "--no-near-dup",
     ):
         assert option in res.stdout
 
@@ -201,6 +205,15 @@ def test_cli_missing_input_is_a_one_line_error(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "input not found" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_other_lsh_settings_on_an_existing_output_are_refused(tmp_path):
+    out = tmp_path / "out"
+    run_etl([str(SAMPLE_PAGE)], str(out))  # near-dup index built with the default 14x8
+    res = _winnow("run", str(SAMPLE_PAGE), "-o", str(out), "--lsh-bands", "20", "--lsh-rows", "5")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().count("\n") == 0 and "minhash-14x8-w5" in res.stderr
+    assert len(pd.read_parquet(out / "runs")) == 1  # nothing ran
 
 
 def test_batches_are_bounded_by_files_and_expanded_bytes():
