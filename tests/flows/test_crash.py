@@ -6,6 +6,7 @@ The kill points are the test hook in flows/readers.py (`hook_point`, env WINNOW_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pyarrow.parquet as pq
 import pytest
 
@@ -26,8 +28,8 @@ from crash_test import build_corpus  # noqa: E402  (one corpus for the test and 
 DATASETS = ("lines", "documents", "duplicates", "errors")
 
 
-def winnow(inp: Path, out: Path, hook: str | None = None, **kw) -> subprocess.CompletedProcess:
-    """Run the CLI in a subprocess against the session's Prefect test server."""
+def winnow_cmd(inp: Path, out: Path, hook: str | None = None, workers: int = 1):
+    """CLI command and environment of a run against the session's Prefect test server."""
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_API_URL": PREFECT_API_URL.value()}
@@ -35,15 +37,13 @@ def winnow(inp: Path, out: Path, hook: str | None = None, **kw) -> subprocess.Co
     if hook:
         env[TEST_HOOK_ENV] = hook
     cmd = [sys.executable, "-m", "flows.cli", "run", str(inp), "-o", str(out), "--quiet"]
-    return subprocess.run(
-        [*cmd, "--batch-files", "2"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kw,
-    )
+    return [*cmd, "--batch-files", "2", "--workers", str(workers)], env
+
+
+def winnow(inp: Path, out: Path, hook: str | None = None, workers: int = 1, **kw):
+    """Run the CLI in a subprocess; returns the CompletedProcess."""
+    cmd, env = winnow_cmd(inp, out, hook, workers)
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw)
 
 
 def dataset_files(out: Path) -> dict[str, bytes]:
@@ -107,6 +107,29 @@ def test_killed_runs_resume_to_identical_datasets(baseline, tmp_path, chain):
             assert not (out / "runs").exists()  # nothing visible before the commit
     proc = winnow(inp, out)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_same_datasets(out, base)
+
+
+def test_killed_dask_run_leaves_no_workers_and_resumes(baseline, tmp_path):
+    """SIGKILL the flow process of a 2-worker Dask run: its workers exit, a re-run matches."""
+    inp, base = baseline
+    out = tmp_path / "out"
+    cmd, env = winnow_cmd(inp, out, hook="before-commit=kill", workers=2)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    children: set[psutil.Process] = set()
+    while proc.poll() is None:  # the Dask nanny and worker processes of this run
+        with contextlib.suppress(psutil.Error):
+            children.update(psutil.Process(proc.pid).children(recursive=True))
+        time.sleep(0.1)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    assert len(children) >= 2
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not (out / "runs").exists()
+    rerun = winnow(inp, out, workers=2)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert_same_datasets(out, base)
 
 
