@@ -15,6 +15,8 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 # Gopher quality thresholds (Rae et al. 2021, app. A, table A1; DataTrove defaults).
 GOPHER_MIN_WORDS = 50
 GOPHER_MAX_WORDS = 100_000
@@ -46,6 +48,8 @@ FINEWEB_MAX_NEW_LINE_RATIO = 0.3
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PUNCT = frozenset(string.punctuation)
+_TOP_NS = tuple(n for n, _ in GOPHER_TOP_NGRAMS)
+_DUP_NS = tuple(n for n, _ in GOPHER_DUP_NGRAMS)
 
 # Column name -> kind ("int" or "float"), in the order of the `documents` schema.
 QUALITY_COLUMNS: dict[str, str] = {
@@ -100,43 +104,74 @@ def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
     return n, chars
 
 
-def _encode(words: Sequence[str]) -> tuple[list[int], list[int]]:
-    """Word ids, and each id's character length (n-grams as int tuples hash faster)."""
+def _encode(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Word ids (first-seen order) and each id's character length, as int64 arrays."""
     ids: dict[str, int] = {}
-    seq = [ids.setdefault(w, len(ids)) for w in words]
-    lens = [0] * len(ids)
-    for w, i in ids.items():
-        lens[i] = len(w)
+    for w in words:
+        if w not in ids:
+            ids[w] = len(ids)
+    seq = np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
+    lens = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
     return seq, lens
 
 
-def _gram_len(gram: tuple[int, ...], lens: Sequence[int]) -> int:
-    """Characters of the n-gram joined with single spaces (tokens contain no spaces)."""
-    return sum(lens[i] for i in gram) + len(gram) - 1
+def _ngram_chars(
+    seq: np.ndarray, lens: np.ndarray, top: Sequence[int], dup: Sequence[int]
+) -> dict[int, int]:
+    """Top n-gram characters (n in `top`) and duplicated n-gram characters (n in `dup`).
+
+    n-grams are identified exactly, not hashed: the id of an n-gram is the dense rank
+    (np.unique) of (id of its leading (n-1)-gram, id of its last word), built up from n = 2.
+    """
+    wanted = sorted({*top, *dup})
+    out = dict.fromkeys(wanted, 0)
+    size = len(seq)
+    if not wanted or not size:
+        return out
+    if wanted[0] < 1:
+        raise ValueError("n must be >= 1")
+    cum = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(lens[seq], out=cum[1:])
+    vocab = int(lens.size)  # word ids are < vocab: (gram id, word id) -> gram * vocab + word
+    grams = seq  # ids of the (n-1)-grams starting at each position (word ids for n = 2)
+    for n in range(min(wanted[0], 2), wanted[-1] + 1):
+        m = size - n + 1
+        if m <= 0:
+            break
+        key = seq if n == 1 else grams[:m] * vocab + seq[n - 1 :]
+        _, first, grams, counts = np.unique(
+            key, return_index=True, return_inverse=True, return_counts=True
+        )
+        grams = grams.reshape(-1)
+        best = int(counts.max())
+        if best == 1:  # no repeat: most_common(1) is the first n-gram; no longer repeats
+            for k in wanted:
+                if k >= n and k in top and size - k + 1 > 0:
+                    out[k] = int(cum[k] - cum[0]) + k - 1
+            break
+        if n in top:
+            p = int(first[counts == best].min())  # Counter.most_common: first seen wins ties
+            out[n] = (int(cum[p + n] - cum[p]) + n - 1) * best
+        if n in dup:
+            out[n] = _walk_repeats(grams, counts, cum, n)
+    return out
 
 
-def _top_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
-    if len(seq) < n:
-        return 0
-    gram, count = Counter(zip(*(seq[k:] for k in range(n)), strict=False)).most_common(1)[0]
-    return _gram_len(gram, lens) * count
+def _walk_repeats(grams: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
+    """DataTrove's find_all_duplicate walk over the positions of repeated n-grams only.
 
-
-def _dup_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
-    grams = list(zip(*(seq[k:] for k in range(n)), strict=False))
-    counts = Counter(grams)
-    if len(counts) == len(grams):  # no repeat at all: skip the walk (most documents)
-        return 0
-    # Only n-grams that occur more than once can ever count; the others may be left out of
-    # `seen` without changing the walk (same result as walking every position).
-    repeated = {gram for gram, count in counts.items() if count > 1}
-    seen: set[tuple[int, ...]] = set()
+    An n-gram seen once is never a repeat, and leaving it out of the seen set changes
+    nothing, so only positions of n-grams that occur more than once are visited.
+    """
+    pos = np.flatnonzero(counts[grams] > 1)
+    glen = (cum[pos + n] - cum[pos] + (n - 1)).tolist()
+    seen: set[int] = set()
     chars, next_free = 0, 0
-    for i, gram in enumerate(grams):
-        if i < next_free or gram not in repeated:
+    for i, gram, length in zip(pos.tolist(), grams[pos].tolist(), glen, strict=True):
+        if i < next_free:
             continue
         if gram in seen:
-            chars += _gram_len(gram, lens)
+            chars += length
             next_free = i + n
         else:
             seen.add(gram)
@@ -151,7 +186,7 @@ def top_ngram_chars(words: Sequence[str], n: int) -> int:
     >>> top_ngram_chars("a b a b a b".split(), 2)
     9
     """
-    return _top_chars(*_encode(words), n)
+    return _ngram_chars(*_encode(words), top=(n,), dup=())[n]
 
 
 def dup_ngram_chars(words: Sequence[str], n: int) -> int:
@@ -162,7 +197,7 @@ def dup_ngram_chars(words: Sequence[str], n: int) -> int:
     >>> dup_ngram_chars("x y z x y z".split(), 3)
     5
     """
-    return _dup_chars(*_encode(words), n)
+    return _ngram_chars(*_encode(words), top=(), dup=(n,))[n]
 
 
 def gopher_quality(text: str) -> dict[str, float | int | None]:
@@ -180,25 +215,36 @@ def gopher_quality(text: str) -> dict[str, float | int | None]:
     >>> gopher_quality("The cat sat with the dog.")["gopher_stop_words"]  # case-sensitive
     2
     """
-    tokens = tokenize_words(text)
-    words = [w for w in tokens if w not in _PUNCT]
-    n_words = len(words)
-    lines = text.splitlines()
+    return _gopher_quality(text, tokenize_words(text), text.splitlines())
+
+
+def _has_alpha(token: str) -> bool:
+    return token.isalpha() or any(map(str.isalpha, token))
+
+
+def _gopher_quality(text: str, tokens: list[str], lines: list[str]) -> dict:
+    """gopher_quality on a tokenized text and its splitlines(): sums over distinct tokens."""
+    n_words = word_chars = n_alpha = n_stop = 0
+    for token, count in Counter(tokens).items():
+        if token not in _PUNCT:
+            n_words += count
+            word_chars += len(token) * count
+        if _has_alpha(token):
+            n_alpha += count
+        if token in GOPHER_STOP_WORDS:
+            n_stop += count
+    bullets = sum(s.lstrip().startswith("•") for s in lines) if "•" in text else 0
+    has_ellipsis = "..." in text or "…" in text
+    ellipsis = sum(s.rstrip().endswith(("...", "…")) for s in lines) if has_ellipsis else 0
     return {
         "gopher_words": n_words,
-        "gopher_mean_word_length": _ratio(sum(len(w) for w in words), n_words),
+        "gopher_mean_word_length": _ratio(word_chars, n_words),
         "gopher_hash_word_ratio": _ratio(text.count("#"), n_words),
         "gopher_ellipsis_word_ratio": _ratio(text.count("...") + text.count("…"), n_words),
-        "gopher_bullet_lines_ratio": _ratio(
-            sum(s.lstrip().startswith("•") for s in lines), len(lines)
-        ),
-        "gopher_ellipsis_lines_ratio": _ratio(
-            sum(s.rstrip().endswith(("...", "…")) for s in lines), len(lines)
-        ),
-        "gopher_alpha_words_ratio": _ratio(
-            sum(any(c.isalpha() for c in w) for w in tokens), n_words
-        ),
-        "gopher_stop_words": sum(w in GOPHER_STOP_WORDS for w in tokens),
+        "gopher_bullet_lines_ratio": _ratio(bullets, len(lines)),
+        "gopher_ellipsis_lines_ratio": _ratio(ellipsis, len(lines)),
+        "gopher_alpha_words_ratio": _ratio(n_alpha, n_words),
+        "gopher_stop_words": n_stop,
     }
 
 
@@ -213,18 +259,23 @@ def gopher_repetition(text: str) -> dict[str, float | None]:
     >>> gopher_repetition("a\\nb\\na\\na")["gopher_dup_line_frac"]
     0.5
     """
-    lines = text.splitlines()
+    return _gopher_repetition(text, tokenize_words(text), text.splitlines())
+
+
+def _gopher_repetition(text: str, tokens: list[str], lines: list[str]) -> dict:
+    """gopher_repetition on a tokenized text and its splitlines()."""
     n_dup, dup_chars = find_duplicates(lines)
     n_chars = len(text)
     out: dict[str, float | None] = {
         "gopher_dup_line_frac": _ratio(n_dup, len(lines)),
         "gopher_dup_line_char_frac": _ratio(dup_chars, n_chars),
     }
-    seq, lens = _encode(tokenize_words(text))
-    for n, _ in GOPHER_TOP_NGRAMS:
-        out[f"gopher_top_{n}gram_char_frac"] = _ratio(_top_chars(seq, lens, n), n_chars)
-    for n, _ in GOPHER_DUP_NGRAMS:
-        out[f"gopher_dup_{n}gram_char_frac"] = _ratio(_dup_chars(seq, lens, n), n_chars)
+    seq, lens = _encode(tokens)
+    chars = _ngram_chars(seq, lens, top=_TOP_NS, dup=_DUP_NS)
+    for n in _TOP_NS:
+        out[f"gopher_top_{n}gram_char_frac"] = _ratio(chars[n], n_chars)
+    for n in _DUP_NS:
+        out[f"gopher_dup_{n}gram_char_frac"] = _ratio(chars[n], n_chars)
     return out
 
 
@@ -237,7 +288,12 @@ def c4_line_ratios(text: str) -> dict[str, float | None]:
     >>> c4_line_ratios("One two three.\\nMenu")["c4_terminal_punct_ratio"]
     0.5
     """
-    lines = [s.strip() for s in text.split("\n") if s.strip()]
+    return _c4_line_ratios(text.split("\n"))
+
+
+def _c4_line_ratios(lines: list[str]) -> dict:
+    """c4_line_ratios of a text's lines split on "\\n"."""
+    lines = [s for s in map(str.strip, lines) if s]
     return {
         "c4_terminal_punct_ratio": _ratio(
             sum(s.endswith(C4_END_PUNCTUATION) for s in lines), len(lines)
@@ -260,7 +316,11 @@ def fineweb_ratios(text: str) -> dict[str, float | None]:
     >>> fineweb_ratios("Short\\nA longer line that ends with a period.")["fineweb_short_line_ratio"]
     0.5
     """
-    lines = text.split("\n")
+    return _fineweb_ratios(text, text.split("\n"), len(tokenize_words(text)))
+
+
+def _fineweb_ratios(text: str, lines: list[str], n_tokens: int) -> dict:
+    """fineweb_ratios of a text, its lines split on "\\n" and its token count."""
     non_empty = [s for s in lines if s.strip() != ""]
     return {
         "fineweb_line_punct_ratio": _ratio(
@@ -270,9 +330,9 @@ def fineweb_ratios(text: str) -> dict[str, float | None]:
             sum(len(s) <= FINEWEB_SHORT_LINE_LENGTH for s in lines), len(lines)
         ),
         "fineweb_char_dup_ratio": _ratio(
-            find_duplicates(non_empty)[1], len(text.replace("\n", ""))
+            find_duplicates(non_empty)[1], len(text) - text.count("\n")
         ),
-        "fineweb_new_line_ratio": _ratio(text.count("\n"), len(tokenize_words(text))),
+        "fineweb_new_line_ratio": _ratio(text.count("\n"), n_tokens),
     }
 
 
@@ -284,10 +344,13 @@ def quality_signals(text: str) -> dict[str, float | int | None]:
     """
     if not text.strip():  # no content lines: counts are 0, ratios undefined
         return {name: 0 if kind == "int" else None for name, kind in QUALITY_COLUMNS.items()}
+    tokens = tokenize_words(text)  # one tokenization and one split of each kind, shared
+    lines = text.splitlines()
+    nl_lines = text.split("\n")
     found = {
-        **gopher_quality(text),
-        **gopher_repetition(text),
-        **c4_line_ratios(text),
-        **fineweb_ratios(text),
+        **_gopher_quality(text, tokens, lines),
+        **_gopher_repetition(text, tokens, lines),
+        **_c4_line_ratios(nl_lines),
+        **_fineweb_ratios(text, nl_lines, len(tokens)),
     }
     return {name: found[name] for name in QUALITY_COLUMNS}
