@@ -55,6 +55,13 @@ from transforms.rows import count_keys_per_document, finish_document, label_docu
 KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
 # Soft cap on the bytes of one batch of files (bounded memory per task).
 BATCH_BYTES = 8 * 1024**2
+# Inputs smaller than TARGET_BATCHES * BATCH_BYTES are cut into about TARGET_BATCHES batches
+# of equal expanded size (work for 2-4 workers, and balanced: one big batch would run alone
+# at the end), but no batch is planned below MIN_BATCH_BYTES (~10k lines, ~1 s of work)
+# so Prefect's per-task cost (~0.1 s per task run) stays small. Independent of the number of
+# workers: the same inputs give the same batches, hence byte-identical datasets.
+TARGET_BATCHES = 8
+MIN_BATCH_BYTES = 1024**2
 # Compressed inputs are weighted by a typical text compression ratio (gzip/zstd on web text
 # expand 3-5x), so a batch of compressed shards does not grow to several times BATCH_BYTES.
 COMPRESSED_WEIGHT = 4
@@ -67,13 +74,16 @@ def expected_bytes(item: InputFile) -> int:
 
 def plan_batches(files: list[InputFile], config: PipelineConfig) -> list[list[InputFile]]:
     """Group files in input order into batches of at most `batch_files` files and about
-    BATCH_BYTES of expanded text (bounded memory per task, work for every worker)."""
+    BATCH_BYTES of expanded text (bounded memory per task); small inputs get about
+    TARGET_BATCHES batches of equal size (balanced work for every worker)."""
+    total = sum(expected_bytes(f) for f in files)
+    cap = min(BATCH_BYTES, max(MIN_BATCH_BYTES, -(-total // TARGET_BATCHES)))
     batches: list[list[InputFile]] = []
     current: list[InputFile] = []
     size = 0
     for f in files:
         weight = expected_bytes(f)
-        if current and (len(current) >= config.batch_files or size + weight > BATCH_BYTES):
+        if current and (len(current) >= config.batch_files or size + weight > cap):
             batches.append(current)
             current, size = [], 0
         current.append(f)

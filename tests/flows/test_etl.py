@@ -226,5 +226,21 @@ def test_batches_are_bounded_by_files_and_expanded_bytes():
     shard = BATCH_BYTES // COMPRESSED_WEIGHT // 2 + 1  # expands to just over half a batch
     shards = [InputFile(f"{i}.jsonl.gz", f"{i}.jsonl.gz", shard, "x") for i in range(4)]
     assert [len(b) for b in plan_batches(shards, PipelineConfig())] == [1, 1, 1, 1]
-    plain = [InputFile(f"{i}.jsonl", f"{i}.jsonl", shard, "x") for i in range(4)]
-    assert [len(b) for b in plan_batches(plain, PipelineConfig())] == [4]
+    mib = 1024**2
+    big = [InputFile(f"{i}.jsonl", f"{i}.jsonl", mib, "x") for i in range(100)]
+    assert [len(b) for b in plan_batches(big, PipelineConfig())] == [8] * 12 + [4]  # 8 MiB cap
+
+
+def test_small_inputs_get_balanced_batches_independent_of_workers():
+    from flows.etl import MIN_BATCH_BYTES, TARGET_BATCHES, plan_batches
+    from flows.readers import InputFile
+    from transforms.config import PipelineConfig
+
+    mib = 1024**2
+    # 20 MiB of plain shards: about TARGET_BATCHES batches of equal size, not 3 of 8 MiB
+    plain = [InputFile(f"{i}.jsonl", f"{i}.jsonl", mib, "x") for i in range(20)]
+    sizes = [len(b) for b in plan_batches(plain, PipelineConfig())]
+    assert sizes == [2] * 10 and len(sizes) >= TARGET_BATCHES
+    # tiny inputs are not cut below MIN_BATCH_BYTES
+    tiny = [InputFile(f"{i}.jsonl", f"{i}.jsonl", MIN_BATCH_BYTES // 8, "x") for i in range(8)]
+    assert [len(b) for b in plan_batches(tiny, PipelineConfig())] == [8]
