@@ -45,7 +45,7 @@ from flows.readers import (  # noqa: E402
     hook_point,
     read_documents,
 )
-from flows.state import dedup_run  # noqa: E402
+from flows.state import dedup_run, write_signatures  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
 from transforms.extract import revise_doc_id  # noqa: E402
@@ -210,8 +210,15 @@ def count_keys(store: OutputStore, staging: Path, n_batches: int, run_seq: int) 
 
 
 @task(task_run_name="flag-{batch_no:05d}", cache_policy=NO_CACHE)
-def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> dict:
-    """Stage B: boilerplate flags, final language and the document rows of one batch."""
+def flag_batch(
+    staging: Path,
+    batch_no: int,
+    run_seq: int,
+    key_counts: Path,
+    config: PipelineConfig | None = None,
+) -> dict:
+    """Stage B: boilerplate flags, final language and the document rows of one batch
+    (and their MinHash signatures for the dedup stage)."""
     labels = pq.read_table(staging / "a" / f"labels-b{batch_no:05d}.parquet").to_pandas()
     metas = pq.read_table(staging / "a" / f"docs-b{batch_no:05d}.parquet").to_pylist()
     if not metas:  # every file of the batch was unreadable: empty outputs, same layout
@@ -257,10 +264,13 @@ def flag_batch(staging: Path, batch_no: int, run_seq: int, key_counts: Path) -> 
     )
     final = staging / "final"
     write_parquet(table, final / "lines" / f"part-{run_seq:05d}-{batch_no:05d}.parquet")
-    write_parquet(
+    staged = write_parquet(
         pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED),
         staging / "b" / f"docs-b{batch_no:05d}.parquet",
     )
+    config = config or PipelineConfig()
+    if config.near_dup:
+        write_signatures([d["text"] for d in docs], staged, config)
     hook_point(f"flag-{batch_no}")
     n_bp = int(sum(extra.get("is_boilerplate", [])))
     reasons = Counter(r for rs in extra.get("boilerplate_reasons", []) for r in rs)
@@ -397,7 +407,9 @@ def etl_flow(
             extracted.append(fut.result())
             publish_progress(progress, (i + 1) / max(len(batches), 1) * 50)
         key_counts = count_keys(store, staging, len(batches), run_seq)
-        futures = [flag_batch.submit(staging, i, run_seq, key_counts) for i in range(len(batches))]
+        futures = [
+            flag_batch.submit(staging, i, run_seq, key_counts, config) for i in range(len(batches))
+        ]
         flagged = []
         for i, fut in enumerate(futures):
             flagged.append(fut.result())

@@ -75,6 +75,34 @@ def signatures_of(texts: list[str], config: PipelineConfig) -> np.ndarray:
     return minhash_signatures(shingles, num_perm=config.lsh_bands * config.lsh_rows)
 
 
+def signatures_path(staged_docs: Path) -> Path:
+    """Where the flag stage leaves the signatures of a staged documents file (.npy, same rows)."""
+    return staged_docs.with_name(staged_docs.name.replace("docs-", "sigs-")).with_suffix(".npy")
+
+
+def write_signatures(texts: list[str], staged_docs: Path, config: PipelineConfig) -> Path:
+    """Signatures of every staged document of a batch, computed in the (parallel) flag stage
+    so the serial dedup stage only selects rows; a row depends on its own text only."""
+    path = signatures_path(staged_docs)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, signatures_of(texts, config))
+    tmp.replace(path)
+    return path
+
+
+def _batch_signatures(staged_docs: Path, rows: np.ndarray, config: PipelineConfig) -> np.ndarray:
+    """Signatures of some rows of a staged documents file: precomputed if there, else now."""
+    path = signatures_path(staged_docs)
+    width = config.lsh_bands * config.lsh_rows
+    if path.exists():
+        sigs = np.load(path)
+        if sigs.shape[1] == width:
+            return sigs[rows]
+    texts = pq.read_table(staged_docs, columns=["text"])["text"].to_pylist()
+    return signatures_of([texts[i] for i in rows.tolist()], config)
+
+
 def near_dedup(
     store: OutputStore,
     staging: Path,
@@ -217,12 +245,10 @@ def dedup_run(
         pos = np.flatnonzero(active)
         sig_parts = []
         start = 0
-        for p in batch:  # one batch of texts in memory at a time
-            t = pq.read_table(p, columns=["text"])
-            n = t.num_rows
+        for p in batch:  # one batch in memory at a time
+            n = pq.read_metadata(p).num_rows
             sel = pos[(pos >= start) & (pos < start + n)] - start
-            texts = t["text"].to_pylist()
-            sig_parts.append(signatures_of([texts[i] for i in sel.tolist()], config))
+            sig_parts.append(_batch_signatures(p, sel, config))
             start += n
         width = config.lsh_bands * config.lsh_rows
         sigs = np.concatenate([np.empty((0, width), np.uint32), *sig_parts])
