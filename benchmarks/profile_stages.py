@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--sort", default="tottime")
+    ap.add_argument("--dump", type=Path, default=None, help="also save the pstats file here")
     args = ap.parse_args(argv)
     prof = cProfile.Profile()
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, sec in times.items():
         print(f"{name:12s} {sec:8.2f} s  {100 * sec / total:5.1f}%")
     print(f"{'total':12s} {total:8.2f} s")
+    if args.dump:
+        prof.dump_stats(args.dump)
     pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
     return 0
 

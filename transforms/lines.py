@@ -11,6 +11,9 @@ import xxhash
 _DIGITS = re.compile(r"\d")
 # Everything that is not a letter, a mark or a digit (after digits became 0) is a separator.
 _NON_WORD = re.compile(r"[\W_]+")
+# The same two rules on ASCII text (after lower()): digits are 0-9, word characters a-z 0-9.
+_ASCII_NON_WORD = re.compile(r"[^a-z0-9]+")
+_ASCII_ZERO = str.maketrans("123456789", "000000000")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ def normalize_line(text: str) -> str:
     >>> normalize_line("Page 12 of 30")
     'page 00 of 00'
     """
+    if text.isascii():  # same result, ~1.5x faster: NFKC is the identity, casefold is lower
+        return _ASCII_NON_WORD.sub(" ", text.lower().translate(_ASCII_ZERO)).strip()
+    return _normalize_unicode(text)
+
+
+def _normalize_unicode(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _DIGITS.sub("0", text)
     return _NON_WORD.sub(" ", text).strip()

@@ -40,3 +40,17 @@ def test_split_lines_keeps_offsets_and_empty_lines():
 def test_sample_page_paywall_lines_share_a_key(sample_lines):
     assert line_key(sample_lines[8]) == line_key(sample_lines[11])
     assert sample_lines[8] != sample_lines[11]
+
+
+def test_ascii_fast_path_equals_the_unicode_rules():
+    import random
+    import string
+
+    from transforms.lines import _normalize_unicode
+
+    rng = random.Random(7)
+    alphabet = string.printable + "_"
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 40))) for _ in range(3000)]
+    texts += ["Page 12 of 30", "  A__b  ", "\tX\x0bY\x1fZ\x7f", "ÄB 12"]
+    for text in texts:
+        assert normalize_line(text) == _normalize_unicode(text), repr(text)
