@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import xxhash
 
@@ -40,6 +41,12 @@ def split_lines(text: str) -> list[Line]:
     return lines
 
 
+# normalize_line runs on every line (line_key), then again on content lines (content_hash,
+# MinHash shingles); template lines repeat across documents: memoize the recent ones.
+NORMALIZE_CACHE_SIZE = 1 << 15
+
+
+@lru_cache(maxsize=NORMALIZE_CACHE_SIZE)
 def normalize_line(text: str) -> str:
     """NFKC, casefold, digits to 0, punctuation and whitespace collapsed to one space.
 
