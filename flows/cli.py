@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--output", default="output", help="output folder (default: output)")
     serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="Dask worker processes per run (default 1)"
+    )
+    serve.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="run each run's batches on an existing dask.distributed cluster",
+    )
 
     report = sub.add_parser(
         "report",
@@ -212,8 +221,16 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.workers < 1:
+        print("winnow: error: --workers must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
     serve_etl(
-        inputs, args.output, cron=args.cron or DEFAULT_CRON, name=args.name or DEPLOYMENT_NAME
+        inputs,
+        args.output,
+        cron=args.cron or DEFAULT_CRON,
+        name=args.name or DEPLOYMENT_NAME,
+        workers=args.workers,
+        dask_address=args.dask_address,
     )
     return EXIT_OK
 

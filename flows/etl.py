@@ -542,6 +542,22 @@ def exported_api_url() -> Iterator[str]:
         server.stop()
 
 
+def dask_runner(workers: int, address: str | None = None):
+    """prefect-dask runner: the cluster at `address`, else a local one of `workers` processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
+
+
 def run_etl(
     inputs: list[str],
     output: str,
@@ -567,21 +583,8 @@ def run_etl(
     }
     if workers == 1 and not dask_address:
         return etl_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(**kwargs)
-    from prefect_dask import DaskTaskRunner
-
     with exported_api_url():
-        if dask_address:
-            runner = DaskTaskRunner(address=dask_address)
-        else:
-            runner = DaskTaskRunner(
-                cluster_kwargs={
-                    "n_workers": workers,
-                    "threads_per_worker": 1,
-                    "processes": True,
-                    "dashboard_address": None,
-                }
-            )
-        return etl_flow.with_options(task_runner=runner)(**kwargs)
+        return etl_flow.with_options(task_runner=dask_runner(workers, dask_address))(**kwargs)
 
 
 def read_dataset(output: str | Path, name: str) -> pd.DataFrame:
