@@ -98,8 +98,9 @@ def plan_batches(files: list[InputFile], config: PipelineConfig) -> list[list[In
 # Language labels of prepared line texts, kept across the batches one worker process runs
 # (site templates repeat across files: at 100k lines, 38k distinct line texts but ~60k
 # per-batch detections without it). One cache per thread and engine; trimmed to the newest
-# half when it passes LANG_CACHE_SIZE entries (~250 bytes each). Labels do not depend on it.
-LANG_CACHE_SIZE = 100_000
+# half when it passes LANG_CACHE_SIZE entries (~350 bytes each: ~14 MB, bounded peak RSS).
+# Labels do not depend on it.
+LANG_CACHE_SIZE = 40_000
 _lang_caches = threading.local()
 
 
