@@ -293,3 +293,20 @@ def test_the_headline_directly_above_the_article_is_content(before):
     k = len(before)
     assert reasons[k] == ()
     assert all(reasons[:k]) and reasons[-1]
+
+
+def test_mixed_table_rows_do_not_split_the_main_block():
+    """Rows with 30-50% letters are not `no_letters`, so they do not cut the article in two."""
+    rows = ["Price: $1,699.00", "Rooms: 3 / 120 m2", "Price: $75-$145"]
+    reasons = _flags([LONG, *rows, LONG + " Two.", "$ 9.99 / 19.99"])
+    assert reasons[:5] == [()] * 5
+    assert "no_letters" in reasons[5]  # mostly digits and outside the block
+
+
+@pytest.mark.parametrize(("words", "strong"), [(6, False), (7, True)])
+def test_a_repeated_line_outside_the_block_is_strong_from_seven_words(words, strong):
+    line = " ".join(["word"] * (words - 1)) + " end."
+    reasons = _flags([line, LONG, LONG + " Two.", LONG + " Three.", line])
+    assert "repeated_in_doc" in reasons[4]  # boilerplate outside the block either way
+    # a strong code stands on its own; a weak one needs the context
+    assert ("context_boilerplate" in reasons[4]) is not strong
