@@ -38,10 +38,8 @@ MIN_UNPUNCTUATED_RUN = 3
 SHORT_LINE_CHARS = 70
 # A line repeated inside its document is a strong signal only from this many words on
 # (a repeated prompt or teaser); shorter repeats are table cells, specs or list items and
-# only count when the context is boilerplate too. winnow's own choice, measured: 7 was
-# chosen on dev-a of benchmarks/eval_boilerplate.py (6-8 form a plateau) and raised F1 on
-# dev-a and dev-b alike over the earlier 5.
-REPEAT_MIN_WORDS = 7
+# only count when the context is boilerplate too. winnow's own choice, measured.
+REPEAT_MIN_WORDS = 5
 # Main-block scores (Finn, Kushmerick & Smyth 2001, "Fact or fiction: content
 # classification for digital libraries", Body Text Extraction): the main content is the
 # contiguous span of lines with the largest sum of scores. A content-evidence line scores
@@ -55,12 +53,13 @@ MIN_TEMPLATE_DOCS = 3
 # "cookies" is about cookies, not a cookie banner. winnow's own choice, measured.
 LEXICON_MAX_WORDS = 30
 # Lines whose letters are less than this share of their non-space characters are symbols,
-# numbers, prices or dates (after Gopher's 80% alphabetic-word rule, applied per line: Rae
-# et al. 2021, app. A). The share itself is winnow's, measured: 0.3 (chosen on dev-a; 0.3-0.4
-# form a plateau) beat the earlier 0.5 on dev-a and dev-b: mixed lines with 30-50% letters
-# (table rows, "Price: $75", dated bylines) no longer break a main block as strong evidence;
-# outside the block their weak codes still flag them, and `date_line` still catches dates.
-MIN_LETTER_RATIO = 0.3
+# numbers, prices or dates (Gopher's 80% alphabetic-word rule, applied per line: Rae et
+# al. 2021, app. A).
+MIN_LETTER_RATIO = 0.5
+# Chinese and Japanese are written without spaces between words; a segmented Chinese word
+# averages about 1.5 characters (Chinese Treebank word-length statistics), so a run of Han or
+# kana characters counts as len / 1.5 words. Without this a whole CJK sentence is "1 word".
+CJK_CHARS_PER_WORD = 1.5
 
 # Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt. Phrases match anywhere
 # in a line of at most LEXICON_MAX_WORDS words; `_WHOLE_LINE` entries only as the whole line.
@@ -132,6 +131,8 @@ _LEXICON: dict[str, list[str]] = {
         r"\b(tweet|pin) (this|it)\b",
         r"\bclick to (share|email|print)\b",
         r"^(follow|like|join) us\b",
+        r"^(view|see) this post on\b",  # the text of an embedded Instagram/Facebook/X post
+        r"^a post shared by\b",
         r"^følg oss\b",
         r"^følg os\b",
         r"^följ oss\b",
@@ -157,6 +158,9 @@ _LEXICON: dict[str, list[str]] = {
         r"\bmentions légales\b",
         r"\bimpressum\b",
         r"\baviso legal\b",
+        # browser notices shown instead of or above the page
+        r"\b(javascript is disabled|enable javascript|out of date browser|browser is out of date)\b",
+        r"\b(javascript ist deaktiviert|aktivieren sie javascript|activez javascript|activa javascript)\b",
     ],
     "lexicon_copyright": [
         r"copyright|©|\(c\) \d{4}|all rights reserved|alle rettigheter|alle rechte vorbehalten",
@@ -192,6 +196,13 @@ _LEXICON: dict[str, list[str]] = {
         r"^(articolo|pagina) (precedente|successiv[oa])\b",
         r"^(artigo|página) (anterior|seguinte)\b",
         r"^back to (top|home)\b",
+        r"^(about the author|related (content|topics|reading)|jump to (recipe|review|section))\b",
+        r"^(om forfatteren|über den autor|à propos de l'auteur|sobre el autor|sobre o autor)\b",
+        r"^(over de auteur|sull'autore|om författaren)\b",
+        # headings that are the whole line: tables of contents, most-read boxes
+        r"^(table of contents|contents|most (read|popular|viewed)|innholdsfortegnelse|innhold)\W*$",
+        r"^(indholdsfortegnelse|innehållsförteckning|inhaltsverzeichnis|table des matières)\W*$",
+        r"^(índice|indice|inhoudsopgave|sommario|sumário|contenido|conteúdo)\W*$",
     ],
     "lexicon_newsletter": [
         r"newsletter|nyhetsbrev|nyhedsbrev|nieuwsbrief",
@@ -202,8 +213,16 @@ _LEXICON: dict[str, list[str]] = {
     "lexicon_comment": [
         r"^(leave|post|add) a (comment|reply)\b",
         r"^\d+ (comments?|replies|responses)\b",
+        # forum and profile counters: "Posts: 292", "9844 posts", "Joined: Mar 2019"
+        r"^[\d,.]+k? (posts?|messages|likes|reactions|views|followers|points|votes)$",
+        r"^(posts|messages|likes|reactions|reputation|points|joined|member since)\s?: ",
         r"^(reply|svar|antworten|répondre|responder|rispondi)$",
         r"\bcancel reply\b",
+        # comment-form notices of WordPress and its anti-spam plugin
+        r"\byour email address will not be published\b",
+        r"\brequired fields are marked\b",
+        r"^save my name, email,? and website\b",
+        r"\bthis site uses akismet\b",
         r"^(posted|published|updated|written) (by|on)\b",
     ],
 }
@@ -213,6 +232,8 @@ _WHOLE_LINE = (
     r"facebook|twitter|x|instagram|linkedin|pinterest|youtube|whatsapp|email|e-mail|print|"
     r"share|tweet|rss|reddit|telegram|tiktok|"
     r"add to (cart|basket|wishlist)|buy now|shop now|view cart|checkout|"
+    r"learn more|get started|try (it )?(for )?free|get a demo|request a demo|book a demo|"
+    r"apply now|download( now)?|play video|watch video|get in touch|submit|"
     r"contact( us)?|about( us)?|sitemap|careers|faq|help|"
     r"hjem|forside|søk|søg|sök|meny|startseite|suche|accueil|recherche|inicio|buscar|"
     r"zoeken|cerca|pesquisar|del|dela|teilen|partager|compartir|condividi|delen|"
@@ -255,7 +276,24 @@ _DATE_LINE = re.compile(
     r"(?:,? (?:at )?\d{1,2}[:.]\d{2}(?: ?[ap]\.?m\.?)?)?\W*$",
     re.IGNORECASE,
 )
+# "79 days ago", "vor 3 Tagen", "il y a 2 heures", "3 dager siden": relative timestamps of
+# bylines, comments and teasers, in the lexicon's ten languages.
+_RELATIVE_TIME = re.compile(
+    r"^(?:(?:posted|published|updated|edited)\s+)?(?:"
+    r"(?:\d+|an?|one)\s+(?:second|minute|min|hour|hr|day|week|month|year)s?\s+ago|"
+    r"vor\s+(?:\d+|einer?|einem)\s+(?:sekunde|minute|stunde|tag|woche|monat|jahr)\w*|"
+    r"il\s+y\s+a\s+\d+\s+(?:seconde|minute|heure|jour|semaine|mois|an)s?|"
+    r"hace\s+\d+\s+(?:segundo|minuto|hora|día|semana|mes|año)\w*|"
+    r"há\s+\d+\s+(?:segundo|minuto|hora|dia|semana|mês|mes|ano)\w*|"
+    r"\d+\s+(?:sekund|minutt|minut|time|timer|timme|timmar|dag|dage|dager|dagar|uke|uker|uge|"
+    r"uger|vecka|veckor|måned|måneder|månad|månader|år)\w*\s+(?:siden|sedan)|"
+    r"\d+\s+(?:seconde|minuut|minuten|uur|dag|dagen|week|weken|maand|maanden|jaar)\s+geleden|"
+    r"\d+\s+(?:secondi|minuti|ore|ora|giorni|giorno|settimane|mesi|anni|anno)\s+fa"
+    r")\W*$",
+    re.IGNORECASE,
+)
 _LETTERS = re.compile(r"[^\W\d_]")
+_CJK_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W\d_]+")
 
 # Reason codes that hold whatever the context says.
@@ -297,6 +335,22 @@ RULES = frozenset(
 )
 
 
+def count_words(text: str) -> int:
+    """Whitespace words, with runs of Chinese/Japanese characters counted as words too.
+
+    >>> count_words("Read more"), count_words("先日、不正に改造したiPhoneを販売した")
+    (2, 9)
+    """
+    words = text.split()
+    if text.isascii():
+        return len(words)
+    cjk = len(_CJK_CHARS.findall(text))
+    if not cjk:
+        return len(words)
+    spaced = sum(1 for w in words if not _CJK_CHARS.search(w))
+    return spaced + max(1, round(cjk / CJK_CHARS_PER_WORD))
+
+
 def has_terminal_punct(text: str) -> bool:
     """True when the stripped line ends like a sentence.
 
@@ -315,7 +369,7 @@ def lexicon_reasons(text: str, *, max_words: int = LEXICON_MAX_WORDS) -> tuple[s
     ('lexicon_navigation',)
     """
     s = text.strip()
-    if len(s.split()) > max_words:
+    if count_words(s) > max_words:
         return ()
     if _WHOLE_LINE_RE.fullmatch(s):
         return ("lexicon_navigation",)
@@ -399,9 +453,13 @@ def line_evidence(
         s.replace(" ", "")
     ):
         strong.append("no_letters")
-    if "date_line" in rules and len(s) < SHORT_LINE_CHARS and _DATE_LINE.match(s):
+    if (
+        "date_line" in rules
+        and len(s) < SHORT_LINE_CHARS
+        and (_DATE_LINE.match(s) or _RELATIVE_TIME.match(s))
+    ):
         strong.append("date_line")
-    if "too_few_words" in rules and len(s.split()) < MIN_WORDS:
+    if "too_few_words" in rules and count_words(s) < MIN_WORDS:
         weak.append("too_few_words")
     terminal = s.endswith(TERMINAL_PUNCT)
     if "no_terminal_punct" in rules and not terminal:
@@ -492,7 +550,7 @@ def flag_lines(
             continue
         strong, weak, good = line_evidence(text, rules=rules)
         if repeated[i]:
-            if len(text.split()) >= REPEAT_MIN_WORDS:
+            if count_words(text) >= REPEAT_MIN_WORDS:
                 strong = (*strong, "repeated_in_doc")
             else:
                 weak = (*weak, "repeated_in_doc")

@@ -10,9 +10,11 @@ from transforms.boilerplate import (
     REASON_CODES,
     RULES,
     context_classes,
+    count_words,
     flag_lines,
     has_terminal_punct,
     lexicon_reasons,
+    line_evidence,
     main_block,
     repeated_in_doc,
     template_lines,
@@ -80,6 +82,15 @@ def test_terminal_punct(text, punct):
         ("Følg oss på Facebook", "lexicon_share"),
         ("Nächster Artikel", "lexicon_read_more"),
         ("Previous post: How to bake bread", "lexicon_read_more"),
+        ("Posts: 292", "lexicon_comment"),  # forum counters
+        ("9,844 posts", "lexicon_comment"),
+        ("Your email address will not be published.", "lexicon_comment"),
+        ("View this post on Instagram", "lexicon_share"),
+        ("You are using an out of date browser.", "lexicon_cookie"),
+        ("JavaScript ist deaktiviert.", "lexicon_cookie"),
+        ("About the author", "lexicon_read_more"),
+        ("Inhaltsverzeichnis", "lexicon_read_more"),
+        ("Learn more", "lexicon_navigation"),
     ],
 )
 def test_lexicon_matches_prompts_in_many_languages(text, code):
@@ -91,10 +102,51 @@ def test_lexicon_matches_prompts_in_many_languages(text, code):
     [
         "The home team won the match after a long and difficult season.",
         "Bakers know that cookies " + "taste better with butter, sugar and patience " * 4 + ".",
+        "Índice de precios al consumo subió un dos por ciento en marzo.",  # a heading word
+        "Contents of the report were leaked to the press on Monday.",
+        "Learn more about the history of the harbour in the museum.",
     ],
 )
 def test_lexicon_leaves_prose_alone(text):
     assert lexicon_reasons(text) == ()
+
+
+@pytest.mark.parametrize(
+    "text, is_date",
+    [
+        ("79 days ago", True),
+        ("Posted 3 hours ago", True),
+        ("vor 3 Tagen", True),  # de
+        ("il y a 2 heures", True),  # fr
+        ("hace 5 días", True),  # es
+        ("3 dager siden", True),  # no
+        ("2 giorni fa", True),  # it
+        ("12 March 2024", True),
+        ("He left the town 3 days ago.", False),
+    ],
+)
+def test_date_lines_include_relative_timestamps(text, is_date):
+    assert ("date_line" in line_evidence(text)[0]) == is_date
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("Read more", 2),
+        ("先日、不正に改造したiPhoneを販売したとして男性が逮捕された", 17),  # ja: 26 kana/kanji
+        ("日本 is great", 3),
+        ("", 0),
+    ],
+)
+def test_count_words_counts_cjk_runs(text, words):
+    assert count_words(text) == words
+
+
+def test_a_cjk_sentence_is_not_too_few_words():
+    assert (
+        "too_few_words"
+        not in line_evidence("先日、不正に改造したiPhoneを販売したとして男性が逮捕された。")[1]
+    )
 
 
 def test_repeated_in_doc_marks_every_occurrence_but_not_empty_keys():
@@ -293,20 +345,3 @@ def test_the_headline_directly_above_the_article_is_content(before):
     k = len(before)
     assert reasons[k] == ()
     assert all(reasons[:k]) and reasons[-1]
-
-
-def test_mixed_table_rows_do_not_split_the_main_block():
-    """Rows with 30-50% letters are not `no_letters`, so they do not cut the article in two."""
-    rows = ["Price: $1,699.00", "Rooms: 3 / 120 m2", "Price: $75-$145"]
-    reasons = _flags([LONG, *rows, LONG + " Two.", "$ 9.99 / 19.99"])
-    assert reasons[:5] == [()] * 5
-    assert "no_letters" in reasons[5]  # mostly digits and outside the block
-
-
-@pytest.mark.parametrize(("words", "strong"), [(6, False), (7, True)])
-def test_a_repeated_line_outside_the_block_is_strong_from_seven_words(words, strong):
-    line = " ".join(["word"] * (words - 1)) + " end."
-    reasons = _flags([line, LONG, LONG + " Two.", LONG + " Three.", line])
-    assert "repeated_in_doc" in reasons[4]  # boilerplate outside the block either way
-    # a strong code stands on its own; a weak one needs the context
-    assert ("context_boilerplate" in reasons[4]) is not strong
