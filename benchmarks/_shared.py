@@ -20,3 +20,11 @@ def shared_file(*parts: str) -> Path:
     roots = [Path(os.environ["WINNOW_SHARED"])] if os.environ.get("WINNOW_SHARED") else []
     roots += [REPO.parent / "shared", REPO.parent.parent / "shared"]
     return next((r / rel for r in roots if (r / rel).exists()), roots[0] / rel)
+
+
+def data_or_sample(path: Path, sample: Path) -> Path:
+    """`path` if it exists, else the in-repo `sample`, saying so."""
+    if path.exists():
+        return path
+    print(f"note: {path} not found; using the in-repo sample {sample}")
+    return sample

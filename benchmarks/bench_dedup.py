@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared import REPO, shared_file  # noqa: E402  (puts the repo on sys.path)
+from _shared import REPO, data_or_sample, shared_file  # noqa: E402  (puts the repo on sys.path)
 
 DEFAULT_DATA = shared_file("eval", "boilerplate", "dev.jsonl.gz")
 SAMPLE_DATA = REPO / "tests" / "data" / "boilerplate" / "sample.jsonl.gz"
@@ -320,10 +320,7 @@ def main() -> None:
     if args.child_state:
         child_state(args.child_state[0], int(args.child_state[1]))
         return
-    data = args.data
-    if not data.exists():
-        print(f"{data} not found; using the in-repo sample {SAMPLE_DATA}")
-        data = SAMPLE_DATA
+    data = data_or_sample(args.data, SAMPLE_DATA)
     bases = load_bases(data)
     print(f"data: {data} -> {len(bases)} base documents of >= {CHUNK_WORDS} words")
     try:

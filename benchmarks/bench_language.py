@@ -26,7 +26,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from _shared import REPO, shared_file  # noqa: E402  (puts the repo on sys.path)
+from _shared import REPO, data_or_sample, shared_file  # noqa: E402  (puts the repo on sys.path)
 
 from transforms.language import UND, _engine, detect_lines, guard_script, prepare_text  # noqa: E402
 from transforms.lines import line_key  # noqa: E402
@@ -47,10 +47,7 @@ def main() -> None:
     parser.add_argument("--baseline-lines", type=int, default=3000)
     parser.add_argument("--engine", default="auto", choices=["auto", "rs", "py"])
     args = parser.parse_args()
-    data = args.data
-    if not data.exists():
-        print(f"{data} not found; falling back to the in-repo sample {SAMPLE_DATA}")
-        data = SAMPLE_DATA
+    data = data_or_sample(args.data, SAMPLE_DATA)
     lines = load_lines(data)
     sub_idx = sorted(
         random.Random(0).sample(range(len(lines)), min(args.baseline_lines, len(lines)))

@@ -54,20 +54,25 @@ WORDS = [
 ]
 
 
-def build_corpus(root: Path, n_files: int) -> Path:
-    """Deterministic corpus: distinct articles, exact duplicates, JSONL, an empty file."""
+def build_corpus(
+    root: Path, n_files: int = 8, *, lines_per_doc: int = 12, records: int = 5
+) -> Path:
+    """Deterministic corpus: distinct articles sharing a template line, an exact duplicate (gz),
+    a JSONL export with a malformed line, an empty file. Also used by tests/flows/test_crash.py.
+    """
     inp = root / "in"
     inp.mkdir(parents=True)
     for i in range(n_files):
-        lines = ["Cookie settings"] + [
+        lines = ["Cookie settings"] + [  # a line repeated across documents
             " ".join(WORDS[(i * 7 + j * 3 + k) % len(WORDS)] for k in range(9 + j % 5)).capitalize()
             + f" {i}-{j}."
-            for j in range(200)
+            for j in range(lines_per_doc)
         ]
         (inp / f"doc{i:03d}.txt").write_text("\n".join(lines))
-    (inp / "copy.txt.gz").write_bytes(gzip.compress((inp / "doc003.txt").read_bytes()))
+    (inp / "copy_of_doc003.txt.gz").write_bytes(gzip.compress((inp / "doc003.txt").read_bytes()))
     rows = [
-        {"text": f"Record {r} of the export talks about the {WORDS[r % 20]}."} for r in range(500)
+        {"text": f"Record {r} of the export talks about the {WORDS[r % len(WORDS)]}."}
+        for r in range(records)
     ]
     (inp / "export.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n{broken\n")
     (inp / "empty.txt").write_bytes(b"")
@@ -154,7 +159,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="winnow-crash-"))
-    inp = build_corpus(root, args.files)
+    inp = build_corpus(root, args.files, lines_per_doc=200, records=500)
     with prefect_test_harness(server_startup_timeout=120):
         env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_API_URL": PREFECT_API_URL.value()}
         t0 = time.monotonic()

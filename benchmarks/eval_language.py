@@ -18,7 +18,7 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
-from _shared import REPO, shared_file  # noqa: E402  (puts the repo on sys.path)
+from _shared import REPO, data_or_sample, shared_file  # noqa: E402  (puts the repo on sys.path)
 
 from transforms.language import UND, _engine, detect_languages  # noqa: E402
 
@@ -66,10 +66,7 @@ def main() -> None:
     parser.add_argument("--engine", default="auto", choices=["auto", "rs", "py"])
     parser.add_argument("--per-language", action="store_true")
     args = parser.parse_args()
-    data = args.data
-    if not data.exists():
-        print(f"{data} not found; falling back to the in-repo sample {SAMPLE_DATA}")
-        data = SAMPLE_DATA
+    data = data_or_sample(args.data, SAMPLE_DATA)
     rows = load_rows(data)
     texts = [r[2] for r in rows]
     preds = {

@@ -56,6 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="run batches on an existing dask.distributed cluster (prefect-dask)",
     )
+    run.add_argument(
+        "--lsh-bands",
+        type=int,
+        default=None,
+        help="MinHash LSH bands (default 14; FineWeb's 14x8 finds Jaccard >= ~0.72)",
+    )
+    run.add_argument("--lsh-rows", type=int, default=None, help="MinHash rows per band (default 8)")
+    run.add_argument(
+        "--near-dup-jaccard",
+        type=float,
+        default=None,
+        help="estimated Jaccard a candidate pair needs to count as near duplicates (default 0.75)",
+    )
+    run.add_argument(
+        "--no-near-dup", action="store_true", help="exact deduplication only (no MinHash)"
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
 
     serve = sub.add_parser(
@@ -75,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--output", default="output", help="output folder (default: output)")
     serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="Dask worker processes per run (default 1)"
+    )
+    serve.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="run each run's batches on an existing dask.distributed cluster",
+    )
 
     report = sub.add_parser(
         "report",
@@ -109,6 +134,14 @@ def format_summary(summary: dict) -> str:
     )
 
 
+def _other_lsh_state(output: Path, config) -> str | None:
+    """Name of a MinHash state folder in OUTPUT built with other LSH settings, if any."""
+    from flows.state import state_name
+
+    folders = sorted(p.name for p in (output / "_state").glob("minhash-*") if p.is_dir())
+    return next((name for name in folders if name != state_name(config)), None)
+
+
 def _run(args: argparse.Namespace) -> int:
     from transforms.config import PipelineConfig
 
@@ -126,9 +159,25 @@ def _run(args: argparse.Namespace) -> int:
             lang_engine=args.lang_engine,
             **({"batch_docs": args.batch_docs} if args.batch_docs else {}),
             **({"batch_files": args.batch_files} if args.batch_files else {}),
+            **({"lsh_bands": args.lsh_bands} if args.lsh_bands is not None else {}),
+            **({"lsh_rows": args.lsh_rows} if args.lsh_rows is not None else {}),
+            **(
+                {"near_dup_min_jaccard": args.near_dup_jaccard}
+                if args.near_dup_jaccard is not None
+                else {}
+            ),
+            near_dup=not args.no_near_dup,
         )
     except ValueError as exc:
         print(f"winnow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    other = _other_lsh_state(Path(args.output), config)
+    if other and config.near_dup and not args.fresh:
+        print(
+            f"winnow: error: {args.output} holds a near-duplicate index built with other LSH "
+            f"settings ({other}); use the same settings, or --fresh to start over",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -172,8 +221,16 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.workers < 1:
+        print("winnow: error: --workers must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
     serve_etl(
-        inputs, args.output, cron=args.cron or DEFAULT_CRON, name=args.name or DEPLOYMENT_NAME
+        inputs,
+        args.output,
+        cron=args.cron or DEFAULT_CRON,
+        name=args.name or DEPLOYMENT_NAME,
+        workers=args.workers,
+        dask_address=args.dask_address,
     )
     return EXIT_OK
 

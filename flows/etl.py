@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
+import transforms  # noqa: E402
 from flows import schemas  # noqa: E402
 from flows.artifacts import (  # noqa: E402
     flow_run_name,
@@ -46,6 +48,7 @@ from flows.readers import (  # noqa: E402
 from flows.state import dedup_run  # noqa: E402
 from flows.store import OutputStore, RunLock, read_table, write_json, write_parquet  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
+from transforms.extract import revise_doc_id  # noqa: E402
 from transforms.records import Document, ErrorRecord  # noqa: E402
 from transforms.rows import count_keys_per_document, finish_document, label_documents  # noqa: E402
 
@@ -88,9 +91,18 @@ def _errors_table(errors: list[ErrorRecord], run_id: str) -> pa.Table:
 
 @task(task_run_name="extract-{batch_no:05d}", cache_policy=NO_CACHE, retries=0)
 def extract_batch(
-    files: list[InputFile], staging: Path, batch_no: int, config: PipelineConfig, run_id: str
+    files: list[InputFile],
+    staging: Path,
+    batch_no: int,
+    config: PipelineConfig,
+    run_id: str,
+    revised: frozenset[str] = frozenset(),
 ) -> dict:
-    """Stage A: read one batch of files; lines with keys and raw language labels."""
+    """Stage A: read one batch of files; lines with keys and raw language labels.
+
+    Documents of a `revised` source (an earlier version of the file was loaded) get ids of their
+    own, so the two versions never share a `doc_id`.
+    """
     out = staging / "a"
     done = out / f"b{batch_no:05d}.done.json"
     if done.exists():  # resumed run: this batch was finished before the kill
@@ -123,10 +135,12 @@ def extract_batch(
             if isinstance(rec, ErrorRecord):
                 errors.append(rec)
                 continue
+            if item.source in revised:
+                rec = dataclasses.replace(rec, doc_id=revise_doc_id(rec.doc_id, item.checksum))
             metas.append(
                 {
                     k: getattr(rec, k)
-                    for k in ("doc_id", "source", "record", "encoding", "decode_replaced")
+                    for k in ("doc_id", "source", "record", "url", "encoding", "decode_replaced")
                 }
             )
             chunk.append(rec)
@@ -295,9 +309,23 @@ def load_batch(staging: Path, batch_no: int, run_seq: int, duplicates: Path) -> 
     return docs.num_rows
 
 
+@functools.cache
+def code_hash() -> str:
+    """16-hex hash of the `transforms` source: its thresholds decide rows as much as the config."""
+    root = Path(transforms.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*.py")):
+        digest.update(path.name.encode() + b"\x00" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _run_id(run_seq: int, cfg_hash: str, files: list[InputFile]) -> str:
-    """Deterministic id: same output history, config and inputs give the same run id."""
-    blob = json.dumps([cfg_hash, [(f.source, f.checksum) for f in files]]).encode()
+    """Deterministic id: same output history, config, code and inputs give the same run id.
+
+    A killed run resumes its finished batches only under the same id, so a code change never
+    mixes rows of two versions.
+    """
+    blob = json.dumps([cfg_hash, code_hash(), [(f.source, f.checksum) for f in files]]).encode()
     return f"{run_seq:05d}-{hashlib.sha256(blob).hexdigest()[:12]}"
 
 
@@ -333,6 +361,7 @@ def etl_flow(
             else set()
         )
         new = [f for f in files if (f.source, f.checksum) not in done_keys]
+        revised = frozenset(f.source for f in new) & {source for source, _ in done_keys}
         cfg_hash = config_hash(config)
         run_seq = store.committed_runs() + 1
         run_id = _run_id(run_seq, cfg_hash, new)
@@ -340,12 +369,18 @@ def etl_flow(
         staging = store.staging(run_id)
         batches = plan_batches(new, config)
         logger.info(
-            "run %s: %d input files, %d new, %d batches", run_id, len(files), len(new), len(batches)
+            "run %s: %d input files, %d new (%d new versions of loaded files), %d batches",
+            run_id,
+            len(files),
+            len(new),
+            len(revised),
+            len(batches),
         )
 
         progress = start_progress(len(batches))
         futures = [
-            extract_batch.submit(b, staging, i, config, run_id) for i, b in enumerate(batches)
+            extract_batch.submit(b, staging, i, config, run_id, revised)
+            for i, b in enumerate(batches)
         ]
         extracted = []
         for i, fut in enumerate(futures):
@@ -387,6 +422,7 @@ def etl_flow(
             "started_at": started,
             "ended_at": datetime.now(UTC),
             "config_hash": cfg_hash,
+            "code_hash": code_hash(),
             "config": json.dumps(dataclasses.asdict(config), sort_keys=True),
             "inputs": [dataclasses.asdict(f) for f in new],
             "n_files": len(new),
@@ -462,6 +498,22 @@ def exported_api_url() -> Iterator[str]:
         server.stop()
 
 
+def dask_runner(workers: int, address: str | None = None):
+    """prefect-dask runner: the cluster at `address`, else a local one of `workers` processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
+
+
 def run_etl(
     inputs: list[str],
     output: str,
@@ -487,21 +539,8 @@ def run_etl(
     }
     if workers == 1 and not dask_address:
         return etl_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(**kwargs)
-    from prefect_dask import DaskTaskRunner
-
     with exported_api_url():
-        if dask_address:
-            runner = DaskTaskRunner(address=dask_address)
-        else:
-            runner = DaskTaskRunner(
-                cluster_kwargs={
-                    "n_workers": workers,
-                    "threads_per_worker": 1,
-                    "processes": True,
-                    "dashboard_address": None,
-                }
-            )
-        return etl_flow.with_options(task_runner=runner)(**kwargs)
+        return etl_flow.with_options(task_runner=dask_runner(workers, dask_address))(**kwargs)
 
 
 def read_dataset(output: str | Path, name: str) -> pd.DataFrame:

@@ -280,26 +280,35 @@ def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document
     """WARC: HTML responses through the HTML reader; WET: conversion records are text.
 
     Streams record by record (warcio); `record` is the record's index in the file, so the
-    doc_id is stable. Requests, metadata and non-text responses are skipped.
+    doc_id is stable; the WARC-Target-URI becomes `url`. Requests, metadata and warcinfo
+    records are skipped; a response that is neither HTML nor plain text (PDF, image) is an
+    `unsupported_content_type` error row, so the summary says what was not loaded.
     """
     from warcio.archiveiterator import ArchiveIterator
 
     for index, rec in enumerate(ArchiveIterator(fh, arc2warc=True)):
         where[0] = index
         kind = rec.rec_type
+        url = rec.rec_headers.get_header("WARC-Target-URI")
         if kind == "conversion":
-            yield document_from_bytes(source, index, rec.content_stream().read())
+            item = document_from_bytes(source, index, rec.content_stream().read())
         elif kind in ("response", "resource"):
-            ctype = ""
-            if rec.http_headers is not None:
-                ctype = rec.http_headers.get_header("Content-Type") or ""
-            else:
-                ctype = rec.rec_headers.get_header("Content-Type") or ""
-            ctype = ctype.lower()
+            headers = rec.http_headers if rec.http_headers is not None else rec.rec_headers
+            ctype = (headers.get_header("Content-Type") or "").lower()
             if "html" in ctype:
-                yield document_from_html(source, index, rec.content_stream().read())
+                item = document_from_html(source, index, rec.content_stream().read())
             elif ctype.startswith("text/plain"):
-                yield document_from_bytes(source, index, rec.content_stream().read())
+                item = document_from_bytes(source, index, rec.content_stream().read())
+            else:
+                item = ErrorRecord(
+                    source,
+                    index,
+                    "unsupported_content_type",
+                    f"{kind} record for {url} has Content-Type {ctype or 'none'}; not text",
+                )
+        else:
+            continue
+        yield dataclasses.replace(item, url=url) if isinstance(item, Document) and url else item
 
 
 def _read_parquet(

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
+
+
+def site_of(url: str | None, source: str) -> str:
+    """The URL's host when the document has a URL (WARC, JSONL), else its input file.
+
+    >>> site_of("https://www.example.com/a?b=1", "crawl.warc.gz"), site_of(None, "a.txt")
+    ('www.example.com', 'a.txt')
+    """
+    if isinstance(url, str) and url:
+        host = urlsplit(url).hostname
+        if host:
+            return host
+    return source
 
 
 def _figures(output: Path) -> list:
@@ -14,7 +28,7 @@ def _figures(output: Path) -> list:
         output / "lines",
         columns=["doc_id", "text", "lang", "is_boilerplate", "boilerplate_reasons"],
     )
-    docs = pd.read_parquet(output / "documents", columns=["doc_id", "source", "lang"])
+    docs = pd.read_parquet(output / "documents", columns=["doc_id", "source", "url", "lang"])
     dups = pd.read_parquet(output / "duplicates")
     figs = []
 
@@ -29,15 +43,18 @@ def _figures(output: Path) -> list:
     figs.append(px.bar(reasons, x="reason", y="lines", title="Boilerplate lines by reason"))
 
     # kept documents only: `documents` carries the source, removed duplicates do not
-    kept = lines[["doc_id", "is_boilerplate"]].merge(docs[["doc_id", "source"]], on="doc_id")
-    by_source = kept.groupby("source")["is_boilerplate"].mean()
-    by_source = by_source.sort_values(ascending=False).head(40).rename("boilerplate share")
+    docs["site"] = [
+        site_of(url, source) for url, source in zip(docs["url"], docs["source"], strict=True)
+    ]
+    kept = lines[["doc_id", "is_boilerplate"]].merge(docs[["doc_id", "site"]], on="doc_id")
+    by_site = kept.groupby("site")["is_boilerplate"].mean()
+    by_site = by_site.sort_values(ascending=False).head(40).rename("boilerplate share")
     figs.append(
         px.bar(
-            by_source.reset_index(),
-            x="source",
+            by_site.reset_index(),
+            x="site",
             y="boilerplate share",
-            title="Boilerplate share of lines by source (top 40)",
+            title="Boilerplate share of lines by source: URL host, else input file (top 40)",
         )
     )
 

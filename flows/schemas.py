@@ -50,6 +50,7 @@ DOC_META = pa.schema(
         ("doc_id", pa.string()),
         ("source", pa.string()),
         ("record", pa.int64()),
+        ("url", pa.string()),
         ("encoding", pa.string()),
         ("decode_replaced", pa.bool_()),
     ]
@@ -61,6 +62,7 @@ DOCUMENTS = pa.schema(
         ("doc_id", pa.string()),
         ("source", pa.string()),
         ("record", pa.int64()),
+        ("url", pa.string()),
         ("text", pa.string()),
         ("lang_mix", LANG_SHARE),
         ("n_lines", pa.int32()),
@@ -113,6 +115,7 @@ RUNS = pa.schema(
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("ended_at", pa.timestamp("us", tz="UTC")),
         ("config_hash", pa.string()),
+        ("code_hash", pa.string()),
         ("config", pa.string()),
         ("inputs", pa.list_(INPUTS_STRUCT := pa.struct(list(INPUTS)))),
         ("n_files", pa.int64()),

@@ -17,16 +17,27 @@ def deployment_parameters(inputs: list[str], output: str) -> dict:
 
 
 def serve_etl(
-    inputs: list[str], output: str, *, cron: str = DEFAULT_CRON, name: str = DEPLOYMENT_NAME
+    inputs: list[str],
+    output: str,
+    *,
+    cron: str = DEFAULT_CRON,
+    name: str = DEPLOYMENT_NAME,
+    workers: int = 1,
+    dask_address: str | None = None,
 ) -> None:
     """Register the deployment with its cron schedule and serve runs until interrupted.
 
     Needs a running server (PREFECT_API_URL). Each scheduled run loads only input files it has
-    not loaded before (same source and checksum are skipped), so re-runs are cheap.
+    not loaded before (same source and checksum are skipped), so re-runs are cheap. With
+    `workers` > 1 or a `dask_address`, each run's batches go to Dask worker processes (they
+    report to the same server: PREFECT_API_URL is exported).
     """
-    from flows.etl import etl_flow
+    from flows.etl import dask_runner, etl_flow
 
-    etl_flow.serve(
+    flow = etl_flow
+    if workers > 1 or dask_address:
+        flow = etl_flow.with_options(task_runner=dask_runner(workers, dask_address))
+    flow.serve(
         name=name,
         cron=cron,
         parameters=deployment_parameters(inputs, output),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 
 import xxhash
@@ -29,6 +30,8 @@ PREFERRED_LEGACY = "cp1252"
 # paragraphs stay far below; 1 MB single lines are minified JS/CSS, base64 or dumps. The
 # document is still loaded; every per-line step is linear, so this is a signal, not a cut.
 MAX_LINE_CHARS = 1_000_000
+# JSONL field kept as `documents.url` when present (C4, RedPajama, Dolma and FineWeb exports use it).
+URL_FIELD = "url"
 
 
 def make_doc_id(source: str, record: int) -> str:
@@ -38,6 +41,17 @@ def make_doc_id(source: str, record: int) -> str:
     True
     """
     return xxhash.xxh3_64_hexdigest(f"{source}\x00{record}".encode())
+
+
+def revise_doc_id(doc_id: str, checksum: str) -> str:
+    """Id of a document from a new version of an already loaded file (same source, new bytes).
+
+    Versions of one source never share an id; the same version always gets the same one.
+
+    >>> revise_doc_id("2a00fc2a7d931e36", "ab12") != "2a00fc2a7d931e36"
+    True
+    """
+    return xxhash.xxh3_64_hexdigest(f"{doc_id}\x00{checksum}".encode())
 
 
 def normalize_newlines(text: str) -> str:
@@ -184,13 +198,10 @@ def parse_jsonl_line(
         reason = "missing_text_field" if text is None else "text_not_string"
         return ErrorRecord(source, record, reason, f"line {record + 1}: no string {text_field!r}")
     doc = document_from_text(source, record, text)
-    if id_field and isinstance(doc, Document) and obj.get(id_field) is not None:
-        return Document(
-            doc_id=str(obj[id_field]),
-            source=doc.source,
-            record=doc.record,
-            text=doc.text,
-            encoding=doc.encoding,
-            decode_replaced=doc.decode_replaced,
-        )
+    if not isinstance(doc, Document):
+        return doc
+    if id_field and obj.get(id_field) is not None:
+        doc = dataclasses.replace(doc, doc_id=str(obj[id_field]))
+    if isinstance(obj.get(URL_FIELD), str):
+        doc = dataclasses.replace(doc, url=obj[URL_FIELD])
     return doc

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 import string
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 # Gopher quality thresholds (Rae et al. 2021, app. A, table A1; DataTrove defaults).
 GOPHER_MIN_WORDS = 50
@@ -100,43 +102,81 @@ def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
     return n, chars
 
 
-def _encode(words: Sequence[str]) -> tuple[list[int], list[int]]:
-    """Word ids, and each id's character length (n-grams as int tuples hash faster)."""
-    ids: dict[str, int] = {}
-    seq = [ids.setdefault(w, len(ids)) for w in words]
-    lens = [0] * len(ids)
-    for w, i in ids.items():
-        lens[i] = len(w)
-    return seq, lens
+@dataclass(frozen=True)
+class _Tokens:
+    """A text's tokens as dense ids: `seq` per position, per-id length and count."""
+
+    seq: np.ndarray  # int64 id per token position
+    lens: np.ndarray  # int64 characters per id
+    counts: np.ndarray  # int64 occurrences per id
+    vocab: list[str]  # the token of each id
 
 
-def _gram_len(gram: tuple[int, ...], lens: Sequence[int]) -> int:
-    """Characters of the n-gram joined with single spaces (tokens contain no spaces)."""
-    return sum(lens[i] for i in gram) + len(gram) - 1
+def _encode(words: Sequence[str]) -> _Tokens:
+    """Dense ids in order of first occurrence (so ties resolve like Counter's insertion order)."""
+    vocab = list(dict.fromkeys(words))
+    ids = {w: i for i, w in enumerate(vocab)}
+    seq = np.array(list(map(ids.__getitem__, words)), dtype=np.int64)
+    lens = np.fromiter((len(w) for w in vocab), np.int64, len(vocab))
+    return _Tokens(seq, lens, np.bincount(seq, minlength=len(vocab)), vocab)
 
 
-def _top_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
-    if len(seq) < n:
+def _ngram_ids(seq: np.ndarray, n_max: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For n = 2..n_max: (dense id of the n-gram at each start, index of each id's first start).
+
+    Exact (no hashing): the (n-1)-gram id and the next token id are packed into one integer
+    (id * vocabulary size + token, below len(seq) * vocabulary size), then renumbered by
+    np.unique.
+    """
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    prev = seq
+    vocab = int(seq.max()) + 1 if len(seq) else 1
+    for n in range(2, n_max + 1):
+        if len(seq) < n:
+            break
+        packed = prev[:-1] * vocab + seq[n - 1 :]
+        _, first, ids = np.unique(packed, return_index=True, return_inverse=True)
+        out[n] = (ids.reshape(-1), first)
+        prev = out[n][0]
+    return out
+
+
+def _gram_lens(seq: np.ndarray, lens: np.ndarray, n: int) -> np.ndarray:
+    """Characters of the n-gram at each start, joined with single spaces."""
+    cum = np.concatenate(([0], np.cumsum(lens[seq])))
+    return cum[n:] - cum[:-n] + (n - 1)
+
+
+def _top_chars(tokens: _Tokens, grams: dict, n: int) -> int:
+    """Most frequent n-gram's characters times its count; ties: the first seen (Counter)."""
+    if n not in grams:
         return 0
-    gram, count = Counter(zip(*(seq[k:] for k in range(n)), strict=False)).most_common(1)[0]
-    return _gram_len(gram, lens) * count
+    ids, first = grams[n]
+    counts = np.bincount(ids)
+    best = np.flatnonzero(counts == counts.max())
+    start = int(first[best].min())
+    return int(_gram_lens(tokens.seq[start : start + n], tokens.lens, n)[0]) * int(counts.max())
 
 
-def _dup_chars(seq: Sequence[int], lens: Sequence[int], n: int) -> int:
-    grams = list(zip(*(seq[k:] for k in range(n)), strict=False))
-    counts = Counter(grams)
-    if len(counts) == len(grams):  # no repeat at all: skip the walk (most documents)
+def _dup_chars(tokens: _Tokens, grams: dict, n: int) -> int:
+    """DataTrove find_all_duplicate: walk the n-grams; a repeat adds its length, skips n."""
+    if n not in grams:
         return 0
-    # Only n-grams that occur more than once can ever count; the others may be left out of
-    # `seen` without changing the walk (same result as walking every position).
-    repeated = {gram for gram, count in counts.items() if count > 1}
-    seen: set[tuple[int, ...]] = set()
+    ids, first = grams[n]
+    counts = np.bincount(ids)
+    if counts.max() < 2:  # no repeat at all (most documents)
+        return 0
+    # Only positions of repeated n-grams can count; leaving the others out of `seen` does not
+    # change the walk.
+    positions = np.flatnonzero(counts[ids] > 1)
+    glens = _gram_lens(tokens.seq, tokens.lens, n)
+    seen: set[int] = set()
     chars, next_free = 0, 0
-    for i, gram in enumerate(grams):
-        if i < next_free or gram not in repeated:
+    for i, gram in zip(positions.tolist(), ids[positions].tolist(), strict=True):
+        if i < next_free:
             continue
         if gram in seen:
-            chars += _gram_len(gram, lens)
+            chars += int(glens[i])
             next_free = i + n
         else:
             seen.add(gram)
@@ -151,7 +191,8 @@ def top_ngram_chars(words: Sequence[str], n: int) -> int:
     >>> top_ngram_chars("a b a b a b".split(), 2)
     9
     """
-    return _top_chars(*_encode(words), n)
+    tokens = _encode(words)
+    return _top_chars(tokens, _ngram_ids(tokens.seq, n), n)
 
 
 def dup_ngram_chars(words: Sequence[str], n: int) -> int:
@@ -162,10 +203,11 @@ def dup_ngram_chars(words: Sequence[str], n: int) -> int:
     >>> dup_ngram_chars("x y z x y z".split(), 3)
     5
     """
-    return _dup_chars(*_encode(words), n)
+    tokens = _encode(words)
+    return _dup_chars(tokens, _ngram_ids(tokens.seq, n), n)
 
 
-def gopher_quality(text: str) -> dict[str, float | int | None]:
+def gopher_quality(text: str, tokens: _Tokens | None = None) -> dict[str, float | int | None]:
     """Gopher quality signals of a text (Rae et al. 2021, app. A; DataTrove definitions).
 
     - gopher_words: tokens that are not a single punctuation character
@@ -180,13 +222,20 @@ def gopher_quality(text: str) -> dict[str, float | int | None]:
     >>> gopher_quality("The cat sat with the dog.")["gopher_stop_words"]  # case-sensitive
     2
     """
-    tokens = tokenize_words(text)
-    words = [w for w in tokens if w not in _PUNCT]
-    n_words = len(words)
+    tokens = tokens or _encode(tokenize_words(text))
+    # per distinct token, then weighted by its count: same sums as a walk over the tokens
+    is_word = np.fromiter((w not in _PUNCT for w in tokens.vocab), bool, len(tokens.vocab))
+    has_alpha = np.fromiter(
+        (any(c.isalpha() for c in w) for w in tokens.vocab), bool, len(tokens.vocab)
+    )
+    is_stop = np.fromiter((w in GOPHER_STOP_WORDS for w in tokens.vocab), bool, len(tokens.vocab))
+    n_words = int(tokens.counts[is_word].sum())
     lines = text.splitlines()
     return {
         "gopher_words": n_words,
-        "gopher_mean_word_length": _ratio(sum(len(w) for w in words), n_words),
+        "gopher_mean_word_length": _ratio(
+            int((tokens.counts * tokens.lens)[is_word].sum()), n_words
+        ),
         "gopher_hash_word_ratio": _ratio(text.count("#"), n_words),
         "gopher_ellipsis_word_ratio": _ratio(text.count("...") + text.count("…"), n_words),
         "gopher_bullet_lines_ratio": _ratio(
@@ -195,14 +244,12 @@ def gopher_quality(text: str) -> dict[str, float | int | None]:
         "gopher_ellipsis_lines_ratio": _ratio(
             sum(s.rstrip().endswith(("...", "…")) for s in lines), len(lines)
         ),
-        "gopher_alpha_words_ratio": _ratio(
-            sum(any(c.isalpha() for c in w) for w in tokens), n_words
-        ),
-        "gopher_stop_words": sum(w in GOPHER_STOP_WORDS for w in tokens),
+        "gopher_alpha_words_ratio": _ratio(int(tokens.counts[has_alpha].sum()), n_words),
+        "gopher_stop_words": int(tokens.counts[is_stop].sum()),
     }
 
 
-def gopher_repetition(text: str) -> dict[str, float | None]:
+def gopher_repetition(text: str, tokens: _Tokens | None = None) -> dict[str, float | None]:
     """Gopher repetition signals (Rae et al. 2021, table A1; DataTrove definitions).
 
     - gopher_dup_line_frac: lines equal to an earlier line / lines
@@ -220,11 +267,12 @@ def gopher_repetition(text: str) -> dict[str, float | None]:
         "gopher_dup_line_frac": _ratio(n_dup, len(lines)),
         "gopher_dup_line_char_frac": _ratio(dup_chars, n_chars),
     }
-    seq, lens = _encode(tokenize_words(text))
+    tokens = tokens or _encode(tokenize_words(text))
+    grams = _ngram_ids(tokens.seq, GOPHER_DUP_NGRAMS[-1][0])
     for n, _ in GOPHER_TOP_NGRAMS:
-        out[f"gopher_top_{n}gram_char_frac"] = _ratio(_top_chars(seq, lens, n), n_chars)
+        out[f"gopher_top_{n}gram_char_frac"] = _ratio(_top_chars(tokens, grams, n), n_chars)
     for n, _ in GOPHER_DUP_NGRAMS:
-        out[f"gopher_dup_{n}gram_char_frac"] = _ratio(_dup_chars(seq, lens, n), n_chars)
+        out[f"gopher_dup_{n}gram_char_frac"] = _ratio(_dup_chars(tokens, grams, n), n_chars)
     return out
 
 
@@ -248,7 +296,7 @@ def c4_line_ratios(text: str) -> dict[str, float | None]:
     }
 
 
-def fineweb_ratios(text: str) -> dict[str, float | None]:
+def fineweb_ratios(text: str, n_tokens: int | None = None) -> dict[str, float | None]:
     """FineWeb quality-filter ratios (Penedo et al. 2024; DataTrove definitions).
 
     - fineweb_line_punct_ratio: lines (split on "\\n") ending in . ' " ! ? / lines
@@ -272,7 +320,9 @@ def fineweb_ratios(text: str) -> dict[str, float | None]:
         "fineweb_char_dup_ratio": _ratio(
             find_duplicates(non_empty)[1], len(text.replace("\n", ""))
         ),
-        "fineweb_new_line_ratio": _ratio(text.count("\n"), len(tokenize_words(text))),
+        "fineweb_new_line_ratio": _ratio(
+            text.count("\n"), len(tokenize_words(text)) if n_tokens is None else n_tokens
+        ),
     }
 
 
@@ -284,10 +334,11 @@ def quality_signals(text: str) -> dict[str, float | int | None]:
     """
     if not text.strip():  # no content lines: counts are 0, ratios undefined
         return {name: 0 if kind == "int" else None for name, kind in QUALITY_COLUMNS.items()}
+    tokens = _encode(tokenize_words(text))  # tokenized once for every signal
     found = {
-        **gopher_quality(text),
-        **gopher_repetition(text),
+        **gopher_quality(text, tokens),
+        **gopher_repetition(text, tokens),
         **c4_line_ratios(text),
-        **fineweb_ratios(text),
+        **fineweb_ratios(text, len(tokens.seq)),
     }
     return {name: found[name] for name in QUALITY_COLUMNS}

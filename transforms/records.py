@@ -15,6 +15,7 @@ class Document:
     text: str
     encoding: str = "utf-8"
     decode_replaced: bool = False  # True when undecodable bytes became U+FFFD
+    url: str | None = None  # WARC-Target-URI, or the JSONL record's `url` field
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ The kill points are the test hook in flows/readers.py (`hook_point`, env WINNOW_
 
 from __future__ import annotations
 
-import gzip
-import json
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,60 +15,21 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pyarrow.parquet as pq
 import pytest
 
 from flows.readers import TEST_HOOK_ENV
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from crash_test import build_corpus  # noqa: E402  (one corpus for the test and the benchmark)
+
 DATASETS = ("lines", "documents", "duplicates", "errors")
-WORDS = [
-    "river",
-    "council",
-    "school",
-    "budget",
-    "winter",
-    "train",
-    "museum",
-    "harbour",
-    "garden",
-    "market",
-    "library",
-    "bridge",
-    "teacher",
-    "doctor",
-    "village",
-    "mountain",
-    "festival",
-    "weather",
-    "station",
-    "report",
-    "question",
-    "answer",
-]
 
 
-def build_corpus(root: Path, n_files: int = 8) -> Path:
-    """Deterministic small corpus: distinct articles, an exact duplicate, a JSONL, a bad file."""
-    inp = root / "in"
-    inp.mkdir(parents=True)
-    for i in range(n_files):
-        lines = [
-            " ".join(WORDS[(i * 7 + j * 3 + k) % len(WORDS)] for k in range(9 + j % 5)).capitalize()
-            + "."
-            for j in range(12)
-        ]
-        lines.insert(0, "Cookie settings")  # repeated line across documents
-        (inp / f"doc{i:02d}.txt").write_text("\n".join(lines))
-    (inp / "copy_of_doc03.txt.gz").write_bytes(gzip.compress((inp / "doc03.txt").read_bytes()))
-    rows = [{"text": f"Record {r} of the export talks about the {WORDS[r]}."} for r in range(5)]
-    (inp / "export.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n{broken\n")
-    (inp / "empty.txt").write_bytes(b"")
-    return inp
-
-
-def winnow(inp: Path, out: Path, hook: str | None = None, **kw) -> subprocess.CompletedProcess:
-    """Run the CLI in a subprocess against the session's Prefect test server."""
+def winnow_cmd(inp: Path, out: Path, hook: str | None = None, workers: int = 1):
+    """CLI command and environment of a run against the session's Prefect test server."""
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_API_URL": PREFECT_API_URL.value()}
@@ -77,15 +37,13 @@ def winnow(inp: Path, out: Path, hook: str | None = None, **kw) -> subprocess.Co
     if hook:
         env[TEST_HOOK_ENV] = hook
     cmd = [sys.executable, "-m", "flows.cli", "run", str(inp), "-o", str(out), "--quiet"]
-    return subprocess.run(
-        [*cmd, "--batch-files", "2"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kw,
-    )
+    return [*cmd, "--batch-files", "2", "--workers", str(workers)], env
+
+
+def winnow(inp: Path, out: Path, hook: str | None = None, workers: int = 1, **kw):
+    """Run the CLI in a subprocess; returns the CompletedProcess."""
+    cmd, env = winnow_cmd(inp, out, hook, workers)
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw)
 
 
 def dataset_files(out: Path) -> dict[str, bytes]:
@@ -149,6 +107,29 @@ def test_killed_runs_resume_to_identical_datasets(baseline, tmp_path, chain):
             assert not (out / "runs").exists()  # nothing visible before the commit
     proc = winnow(inp, out)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_same_datasets(out, base)
+
+
+def test_killed_dask_run_leaves_no_workers_and_resumes(baseline, tmp_path):
+    """SIGKILL the flow process of a 2-worker Dask run: its workers exit, a re-run matches."""
+    inp, base = baseline
+    out = tmp_path / "out"
+    cmd, env = winnow_cmd(inp, out, hook="before-commit=kill", workers=2)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    children: set[psutil.Process] = set()
+    while proc.poll() is None:  # the Dask nanny and worker processes of this run
+        with contextlib.suppress(psutil.Error):
+            children.update(psutil.Process(proc.pid).children(recursive=True))
+        time.sleep(0.1)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    assert len(children) >= 2
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not (out / "runs").exists()
+    rerun = winnow(inp, out, workers=2)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert_same_datasets(out, base)
 
 

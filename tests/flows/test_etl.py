@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.etl import run_etl
+from flows.etl import _run_id, code_hash, run_etl
+from flows.readers import InputFile
 from flows.store import DATASETS
 from tests.conftest import SAMPLE_PAGE
 
@@ -75,7 +76,14 @@ def test_every_dataset_is_readable(sample_run):
         pd.read_parquet(out / name)
     runs = pd.read_parquet(out / "runs")
     assert runs["n_lines"].tolist() == [32]
+    # the run records which code made it, and the code is part of the run id (resume safety)
+    assert runs["code_hash"].tolist() == [code_hash()]
+    assert runs["run_id"][0] == _run_id(1, runs["config_hash"][0], _inputs(runs))
     assert not (out / "_staging").exists() or not any((out / "_staging").iterdir())
+
+
+def _inputs(runs: pd.DataFrame) -> list[InputFile]:
+    return [InputFile(**item) for item in runs["inputs"][0]]
 
 
 def _dataset_bytes(out: Path) -> dict[str, bytes]:
@@ -139,6 +147,30 @@ def test_rerun_on_same_output_adds_nothing(seeds_copy, tmp_path):
     assert len(pd.read_parquet(out / "runs")) == 2
 
 
+def test_changed_file_is_a_new_version_with_its_own_doc_ids(tmp_path):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    page = inputs / "page.txt"
+    shutil.copy(SAMPLE_PAGE, page)
+    run_etl([str(inputs)], str(out))
+    first = pd.read_parquet(out / "documents")
+    # the scraper rewrote the file: same article, one more footer line
+    page.write_text(SAMPLE_PAGE.read_text() + "\n© 2026 Example Media. All rights reserved.\n")
+    second = run_etl([str(inputs)], str(out))
+    assert second["n_files"] == 1 and second["n_documents"] == 1
+    docs, dups = pd.read_parquet(out / "documents"), pd.read_parquet(out / "duplicates")
+    lines = pd.read_parquet(out / "lines")
+    new_id = (set(lines["doc_id"]) - set(first["doc_id"])).pop()
+    assert docs["doc_id"].is_unique and len(docs) == 1  # the new version is not a second row
+    # same content text: the new version is an exact duplicate of the first, which survives
+    assert dups[["doc_id", "kept_doc_id", "kind"]].values.tolist() == [
+        [new_id, first["doc_id"].iloc[0], "exact"]
+    ]
+    assert not lines.duplicated(["doc_id", "line_no"]).any()
+    sizes = lines.groupby("doc_id").size()
+    assert sizes[first["doc_id"].iloc[0]] == 32 and sizes[new_id] > 32  # both versions' lines
+
+
 def _winnow(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
@@ -160,6 +192,10 @@ def test_cli_help_explains_every_option():
         "--text-field",
         "--id-field",
         "--lang-engine",
+        "--lsh-bands",
+        "--lsh-rows",
+        "--near-dup-jaccard",
+        "--no-near-dup",
     ):
         assert option in res.stdout
 
@@ -169,6 +205,15 @@ def test_cli_missing_input_is_a_one_line_error(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "input not found" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_other_lsh_settings_on_an_existing_output_are_refused(tmp_path):
+    out = tmp_path / "out"
+    run_etl([str(SAMPLE_PAGE)], str(out))  # near-dup index built with the default 14x8
+    res = _winnow("run", str(SAMPLE_PAGE), "-o", str(out), "--lsh-bands", "20", "--lsh-rows", "5")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().count("\n") == 0 and "minhash-14x8-w5" in res.stderr
+    assert len(pd.read_parquet(out / "runs")) == 1  # nothing ran
 
 
 def test_batches_are_bounded_by_files_and_expanded_bytes():

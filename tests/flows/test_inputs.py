@@ -111,7 +111,8 @@ SAMPLES = {
 def test_every_format_and_compression_reads_the_article(tmp_path, fmt, comp):
     path = tmp_path / f"sample{fmt}{comp}"
     path.write_bytes(compress(SAMPLES[fmt], comp))
-    docs = read_all(path)
+    # a WARC's image response is an error row, not a document (checked below)
+    docs = [d for d in read_all(path) if not (fmt == ".warc" and isinstance(d, ErrorRecord))]
     assert all(isinstance(d, Document) for d in docs), docs
     assert docs[0].text.endswith(
         "Schools will receive more money for teachers and buildings next year."
@@ -119,7 +120,7 @@ def test_every_format_and_compression_reads_the_article(tmp_path, fmt, comp):
     assert "The council approved the new budget on Tuesday after a long debate." in docs[0].text
     assert "Copyright" not in docs[0].text and "Home" not in docs[0].text
     # stable ids: the same source and record give the same doc_id
-    assert [d.doc_id for d in read_all(path)] == [d.doc_id for d in docs]
+    assert [d.doc_id for d in read_all(path) if isinstance(d, Document)] == [d.doc_id for d in docs]
 
 
 def test_html_keeps_line_structure(tmp_path):
@@ -130,11 +131,13 @@ def test_html_keeps_line_structure(tmp_path):
     )
 
 
-def test_warc_reads_html_responses_only_with_record_index(tmp_path):
+def test_warc_reads_html_responses_with_url_and_reports_non_text_ones(tmp_path):
     (tmp_path / "crawl.warc.gz").write_bytes(gzip.compress(make_warc()))
-    docs = read_all(tmp_path / "crawl.warc.gz")
-    assert len(docs) == 1 and docs[0].record == 2  # warcinfo 0, request 1, response 2
-    assert ARTICLE.split("\n")[0] in docs[0].text
+    doc, image = read_all(tmp_path / "crawl.warc.gz")  # warcinfo and request are skipped
+    assert doc.record == 2 and doc.url == "https://example.com/a"  # warcinfo 0, request 1
+    assert ARTICLE.split("\n")[0] in doc.text
+    assert isinstance(image, ErrorRecord) and image.record == 3
+    assert image.reason == "unsupported_content_type" and "image/png" in image.message
 
 
 def test_per_record_gzipped_warc_as_written_by_crawlers(tmp_path):
@@ -152,6 +155,7 @@ def test_per_record_gzipped_warc_as_written_by_crawlers(tmp_path):
     (tmp_path / "cc.warc.wet.gz").write_bytes(buf.getvalue())
     docs = read_all(tmp_path / "cc.warc.wet.gz")
     assert [d.text for d in docs] == [f"Document number {i} has a few words." for i in range(3)]
+    assert [d.url for d in docs] == [f"https://e.com/{i}" for i in range(3)]
     assert len({d.doc_id for d in docs}) == 3
 
 
@@ -197,6 +201,7 @@ BAD_REASONS = {  # input -> reason of its one errors row
     "bad/escape.txt": "symlink_outside_input",
     "bad/dangling.txt": "unreadable_file",
     "bad/huge_line.txt": "line_too_long",
+    "bad/crawl_with_image.warc.gz": "unsupported_content_type",  # its HTML page is loaded
 }
 HUGE_LINE_BYTES = 50 * 1024**2
 
@@ -224,6 +229,7 @@ def build_bad_corpus(root: Path) -> Path:
     (bad / "empty.txt").write_bytes(b"")
     (bad / "bomb.txt.gz").write_bytes(gzip.compress(b"\x20" * (8 * 1024**2)))  # 8 MB of spaces
     (bad / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (bad / "crawl_with_image.warc.gz").write_bytes(gzip.compress(make_warc()))
     lines = [
         json.dumps({"text": "First good JSON line has words."}),
         "{not json",
@@ -290,6 +296,7 @@ def test_every_good_document_is_loaded(bad_run):
         ("in/bad/mixed.jsonl", 0),
         ("in/bad/mixed.jsonl", 5),
         ("in/bad/huge_line.txt", 0),
+        ("in/bad/crawl_with_image.warc.gz", 2),
     ]
     if os.geteuid() == 0:  # root reads chmod-000 files: it is then a good document
         expected.append(("in/bad/locked.txt", 0))
@@ -301,6 +308,8 @@ def test_every_good_document_is_loaded(bad_run):
     assert meta.loc[ids["in/bad/latin1.txt"], "encoding"] == "cp1252"
     assert meta.loc[ids["in/bad/invalid_utf8.txt"], "decode_replaced"]
     assert not meta.loc[ids["in/good/a.txt"], "decode_replaced"]
+    assert meta.loc[ids["in/bad/crawl_with_image.warc.gz#2"], "url"] == "https://example.com/a"
+    assert pd.isna(meta.loc[ids["in/good/a.txt"], "url"])
     text = lines.groupby("doc_id")["text"].agg("\n".join)
     assert text[ids["in/bad/mixed.jsonl"]] == "First good JSON line has words."
     assert text[ids["in/bad/mixed.jsonl#5"]] == "Second good JSON line has words."

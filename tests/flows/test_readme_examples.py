@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from flows.etl import run_etl
-from flows.report import write_report
+from flows.report import site_of, write_report
 from tests.conftest import REPO
 
 
@@ -58,6 +58,21 @@ def test_report_is_self_contained_html_with_every_plot(workdir):
         "Duplicate cluster sizes",
     ):
         assert title in html
+    # boilerplate by site: the JSONL seeds' URL host, the text files by their path
+    assert '"example.no"' in html and '000_f03d96d0f5b1cf7c.txt"' in html
+
+
+@pytest.mark.parametrize(
+    "url, source, site",
+    [
+        ("https://www.example.com/a?b=1", "crawl.warc.gz", "www.example.com"),
+        (None, "seeds/a.txt", "seeds/a.txt"),
+        ("", "a.jsonl", "a.jsonl"),
+        ("not a url", "a.jsonl", "a.jsonl"),
+    ],
+)
+def test_report_groups_by_url_host_else_source(url, source, site):
+    assert site_of(url, source) == site
 
 
 def test_report_on_a_folder_without_datasets_is_a_clear_error(tmp_path):

@@ -1,4 +1,4 @@
-"""A real `prefect server start`, a served winnow deployment, a triggered run, its artifacts.
+"""A real `prefect server start`, a served winnow deployment, a triggered run, its artifacts, the UI.
 
 Runs in CI; skip locally with `pytest -m "not server"`.
 """
@@ -97,7 +97,10 @@ def prefect_server(tmp_path_factory):
         log.close()
 
 
-def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_server, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])  # 2: each run's batches on a local Dask cluster
+def test_served_deployment_runs_on_schedule_and_publishes_artifacts(
+    prefect_server, tmp_path, workers
+):
     api, server_env = prefect_server
     inputs = tmp_path / "in"
     shutil.copytree(REPO / "seeds", inputs)
@@ -116,6 +119,9 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
             str(out),
             "--cron",
             CRON,
+            "--workers",
+            str(workers),
+            *(["--name", f"winnow-w{workers}"] if workers > 1 else []),
         ],
         cwd=REPO,
         env=env,
@@ -124,13 +130,17 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
         start_new_session=True,
     )
     client = httpx.Client(base_url=api, timeout=10)
+    name = "winnow-scheduled" if workers == 1 else f"winnow-w{workers}"  # the default name
+    by_name = {"name": {"any_": [name]}}
     try:
         deployment = _wait(
-            lambda: next(iter(_post(client, "/deployments/filter", {})), None),
+            lambda: next(
+                iter(_post(client, "/deployments/filter", {"deployments": by_name})), None
+            ),
             120,
             "the deployment",
         )
-        assert deployment["name"] == "winnow-scheduled"
+        assert deployment["name"] == name
         crons = [s["schedule"].get("cron") for s in deployment["schedules"]]
         assert crons == [CRON]
         assert deployment["parameters"]["output"] == str(out.resolve())
@@ -166,6 +176,15 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
         assert "Top boilerplate reasons" in by_key["winnow-report"]["data"]
         assert by_key["winnow-progress"]["data"] == 100.0
         assert client.get(f"/flow_runs/{run['id']}").json()["name"] == "winnow-in-to-out"
+        # the same server serves the UI: the run's page and the settings that point it at the API
+        ui = api.removesuffix("/api")
+        page = httpx.get(
+            f"{ui}/runs/flow-run/{run['id']}",
+            headers={"Accept": "text/html"},
+            follow_redirects=True,
+        )
+        assert page.status_code == 200 and "<title>Prefect Server</title>" in page.text
+        assert httpx.get(f"{ui}/ui-settings").json()["api_url"] == api
         expected = ["count-keys", "dedup", "extract-00000", "flag-00000", "load-00000"]
 
         def task_run_names():
@@ -178,6 +197,8 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(prefect_serv
 
         assert _wait(task_run_names, 60, "the run's task runs") == expected
         assert (out / "documents").is_dir()
+        if workers > 1:  # the batches ran on the Dask cluster the run started
+            assert "distributed.scheduler" in (tmp_path / "serve.log").read_text()
     finally:
         _stop(serve)
         log.close()

@@ -86,6 +86,19 @@ def test_jsonl_record_with_custom_fields():
 
 
 @pytest.mark.parametrize(
+    "obj, url",
+    [
+        ({"text": "Hei.", "url": "https://e.no/a"}, "https://e.no/a"),
+        ({"text": "Hei."}, None),
+        ({"text": "Hei.", "url": 7}, None),  # not a string: not a URL
+    ],
+)
+def test_jsonl_url_field_is_kept(obj, url):
+    rec = parse_jsonl_line("f.jsonl", 0, json.dumps(obj))
+    assert isinstance(rec, Document) and rec.url == url
+
+
+@pytest.mark.parametrize(
     "data, text, encoding, replaced",
     [
         # UTF-8 with two broken bytes next to valid multi-byte characters: marked, kept UTF-8
