@@ -293,6 +293,9 @@ _RELATIVE_TIME = re.compile(
     re.IGNORECASE,
 )
 _LETTERS = re.compile(r"[^\W\d_]")
+# A letter or digit in any script: a line without one carries no words (punctuation, symbols,
+# emoji, zero-width characters left by the HTML-to-text step).
+_ALNUM = re.compile(r"[^\W_]")
 _CJK_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -305,6 +308,7 @@ STRONG_REASONS = frozenset(
         "repeated_in_doc",
         "template_line",
         "no_letters",
+        "no_text",
         "date_line",
     ]
 )
@@ -324,6 +328,7 @@ RULES = frozenset(
         "repeated_in_doc",
         "template_line",
         "no_letters",
+        "no_text",
         "date_line",
         "too_few_words",
         "no_terminal_punct",
@@ -452,7 +457,7 @@ def line_evidence(
     if "no_letters" in rules and len(_LETTERS.findall(s)) < MIN_LETTER_RATIO * len(
         s.replace(" ", "")
     ):
-        strong.append("no_letters")
+        strong.append("no_text" if "no_text" in rules and not _ALNUM.search(s) else "no_letters")
     if (
         "date_line" in rules
         and len(s) < SHORT_LINE_CHARS

@@ -345,3 +345,15 @@ def test_the_headline_directly_above_the_article_is_content(before):
     k = len(before)
     assert reasons[k] == ()
     assert all(reasons[:k]) and reasons[-1]
+
+
+@pytest.mark.parametrize("line", ["\u200d", "—", "* * *", "}", "👍 👍"])
+def test_a_line_without_letters_or_digits_is_boilerplate_even_inside_the_article(line):
+    reasons = _flags([LONG, line, LONG + " Two."])
+    assert "no_text" in reasons[1]
+    assert reasons[0] == reasons[2] == ()
+
+
+def test_a_price_inside_the_article_is_no_letters_not_no_text():
+    reasons = _flags([LONG, "$ 19.99", LONG + " Two."])
+    assert reasons[1] == ()  # structural no_letters does not flag inside the block
