@@ -196,6 +196,12 @@ _LEXICON: dict[str, list[str]] = {
         r"^(articolo|pagina) (precedente|successiv[oa])\b",
         r"^(artigo|página) (anterior|seguinte)\b",
         r"^back to (top|home)\b",
+        # teaser-box headings and reading-time labels of article lists
+        r"^(more from|recommended reading|post navigation)\b",
+        r"^\d+ min(ute)?s? read\W*$",
+        r"^(mer fra|mere fra|mer från|mehr von|plus de|más de|meer van|altro da|mais de) ",
+        r"^\d+ min(utter|uten|uter)? (lesetid|læsetid|läsning|lesezeit|de lecture|de lectura|"
+        r"leestijd|di lettura|de leitura)\W*$",
         r"^(about the author|related (content|topics|reading)|jump to (recipe|review|section))\b",
         r"^(om forfatteren|über den autor|à propos de l'auteur|sobre el autor|sobre o autor)\b",
         r"^(over de auteur|sull'autore|om författaren)\b",
@@ -224,6 +230,11 @@ _LEXICON: dict[str, list[str]] = {
         r"^save my name, email,? and website\b",
         r"\bthis site uses akismet\b",
         r"^(posted|published|updated|written) (by|on)\b",
+        # sign-offs of posts and videos
+        r"^thanks? (you )?for (reading|watching|visiting|listening|your feedback)\b",
+        r"^(takk for at du leste|tak fordi du læste|tack för att du läste|danke fürs lesen|"
+        r"merci de votre lecture|gracias por leer|bedankt voor het lezen|grazie per la lettura|"
+        r"obrigado por ler)\b",
     ],
 }
 # Whole lines that are navigation, share buttons or shop widgets in any of the languages.

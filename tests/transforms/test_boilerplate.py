@@ -357,3 +357,21 @@ def test_a_line_without_letters_or_digits_is_boilerplate_even_inside_the_article
 def test_a_price_inside_the_article_is_no_letters_not_no_text():
     reasons = _flags([LONG, "$ 19.99", LONG + " Two."])
     assert reasons[1] == ()  # structural no_letters does not flag inside the block
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("More from The Guardian", "lexicon_read_more"),
+        ("5 min read", "lexicon_read_more"),
+        ("4 min lesetid", "lexicon_read_more"),
+        ("Thanks for reading!", "lexicon_comment"),
+        ("Danke fürs Lesen", "lexicon_comment"),
+    ],
+)
+def test_teaser_headings_reading_times_and_sign_offs(line, code):
+    assert code in lexicon_reasons(line)
+
+
+def test_a_sentence_about_reading_time_is_not_a_reading_time_label():
+    assert lexicon_reasons("It takes 5 min to read the manual.") == ()
