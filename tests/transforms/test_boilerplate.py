@@ -375,3 +375,10 @@ def test_teaser_headings_reading_times_and_sign_offs(line, code):
 
 def test_a_sentence_about_reading_time_is_not_a_reading_time_label():
     assert lexicon_reasons("It takes 5 min to read the manual.") == ()
+
+
+@pytest.mark.parametrize(
+    "line", ["Schedule a demo", "Start free trial", "First Name *", "Vorname *", "Search for:"]
+)
+def test_call_to_action_buttons_and_form_labels_are_navigation(line):
+    assert lexicon_reasons(line) == ("lexicon_navigation",)
