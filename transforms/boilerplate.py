@@ -144,6 +144,7 @@ _LEXICON: dict[str, list[str]] = {
         r"^siga-nos\b",
     ],
     "lexicon_cookie": [
+        r"\b(your data is being processed|vendors processing your data|legitimate interest)\b",
         r"\bcookies?\b",
         r"\binformasjonskapsler\b",
         r"\bprivacy (policy|statement|notice|settings)\b",
@@ -167,6 +168,8 @@ _LEXICON: dict[str, list[str]] = {
         r"tous droits réservés|todos los derechos reservados|alle rechten voorbehouden",
         r"tutti i diritti riservati|todos os direitos reservados|alla rättigheter förbehållna",
         r"powered by\b",
+        # stock-photo agency credits under images
+        r"\b(getty images|shutterstock|istock|alamy)\W*$",
     ],
     "lexicon_read_more": [
         r"^read (more|next|the full)\b",
@@ -230,6 +233,9 @@ _LEXICON: dict[str, list[str]] = {
         r"^save my name, email,? and website\b",
         r"\bthis site uses akismet\b",
         r"^(posted|published|updated|written) (by|on)\b",
+        r"^[\d,.]+k? like$",
+        r"^\S+( \S+){0,3} (says|sagt|dit|dice|zegt|diz|skriver|skrev):$",
+        r"^[\d.]+ out of [\d.]+ stars\b",
         # sign-offs of posts and videos
         r"^thanks? (you )?for (reading|watching|visiting|listening|your feedback)\b",
         r"^(takk for at du leste|tak fordi du læste|tack för att du läste|danke fürs lesen|"
@@ -248,6 +254,9 @@ _WHOLE_LINE = (
     r"schedule a (demo|call|consultation)|start (your )?free( trial)?|visit (the )?website|"
     r"(view|read) (the )?case study|become a (member|partner|patron|subscriber)|"
     r"(first|last) name ?\*?|e-?mail address ?\*?|search for:|republish this (story|article)|"
+    r"get the recipe|get started (today|for free)|free download|order now|book a (consultation|call)|"
+    r"close window|connect with us|previous next|prev next|like loading\.\.\.|"
+    r"(your )?(name|phone( number)?|message|website|company) \*|"
     r"(fornavn|etternavn|efternavn|förnamn|efternamn|vorname|nachname|prénom|voornaam|"
     r"achternaam|cognome|sobrenome|e-?postadresse|e-?postadress|e-?mail-adresse|"
     r"adresse e-?mail|correo electrónico|indirizzo e-?mail|endereço de e-?mail) ?\*?|"

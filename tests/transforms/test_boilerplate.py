@@ -382,3 +382,25 @@ def test_a_sentence_about_reading_time_is_not_a_reading_time_label():
 )
 def test_call_to_action_buttons_and_form_labels_are_navigation(line):
     assert lexicon_reasons(line) == ("lexicon_navigation",)
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("Get the Recipe", "lexicon_navigation"),
+        ("Previous Next", "lexicon_navigation"),
+        ("Phone Number *", "lexicon_navigation"),
+        ("1 Like", "lexicon_comment"),
+        ("Kathy Owen says:", "lexicon_comment"),
+        ("4.6 out of 5 stars 10,945", "lexicon_comment"),
+        ("Photo: John Smith/Getty Images", "lexicon_copyright"),
+        ("We and our partners process data on the basis of legitimate interest", "lexicon_cookie"),
+    ],
+)
+def test_widgets_comment_headers_ratings_credits_and_consent_dialogs(line, code):
+    assert code in lexicon_reasons(line)
+
+
+@pytest.mark.parametrize("line", ["She says: no.", "Phone number", "I like it"])
+def test_ordinary_lines_near_those_phrases_are_not_flagged(line):
+    assert lexicon_reasons(line) == ()
