@@ -26,9 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "data" / "boilerplate" / "sample.jsonl.gz"
 LONG = "This is a long line of article text that easily passes the jusText length limit."
 # Measured on tests/data/boilerplate/sample.jsonl.gz (121 pages, 33,234 lines): winnow
-# F1 0.826, rule baseline 0.793. Floors sit slightly below, so regressions fail.
-SAMPLE_MIN_F1 = 0.81
-SAMPLE_MIN_GAIN_OVER_RULE = 0.02
+# F1 0.830, rule baseline 0.793 (+0.037). Floors sit slightly below, so regressions fail.
+SAMPLE_MIN_F1 = 0.825
+SAMPLE_MIN_GAIN_OVER_RULE = 0.03
 
 
 def _flags(lines, counts=None, **kw):
