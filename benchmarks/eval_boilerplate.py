@@ -191,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             results["justext-en"] = score_groups(pages, jt)
     print_table(results)
+    ours = results["winnow"]["all"][3]
+    best_name = max((k for k in results if k != "winnow"), key=lambda k: results[k]["all"][3])
+    best = results[best_name]["all"][3]
+    print(
+        f"\nwinnow F1 {ours:.4f}; better baseline {best_name} {best:.4f}; "
+        f"margin {ours - best:+.4f} (issue 5 goal: F1 >= 0.85 and margin >= +0.05)"
+    )
     if args.ablation:
         base = results["winnow"]["all"][3]
         print("\n| signal switched off | F1 all | ΔF1 | F1 dev-a | F1 dev-b |")

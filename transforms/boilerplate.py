@@ -144,6 +144,7 @@ _LEXICON: dict[str, list[str]] = {
         r"^siga-nos\b",
     ],
     "lexicon_cookie": [
+        r"\b(your data is being processed|vendors processing your data|legitimate interest)\b",
         r"\bcookies?\b",
         r"\binformasjonskapsler\b",
         r"\bprivacy (policy|statement|notice|settings)\b",
@@ -167,6 +168,8 @@ _LEXICON: dict[str, list[str]] = {
         r"tous droits réservés|todos los derechos reservados|alle rechten voorbehouden",
         r"tutti i diritti riservati|todos os direitos reservados|alla rättigheter förbehållna",
         r"powered by\b",
+        # stock-photo agency credits under images
+        r"\b(getty images|shutterstock|istock|alamy)\W*$",
     ],
     "lexicon_read_more": [
         r"^read (more|next|the full)\b",
@@ -196,6 +199,12 @@ _LEXICON: dict[str, list[str]] = {
         r"^(articolo|pagina) (precedente|successiv[oa])\b",
         r"^(artigo|página) (anterior|seguinte)\b",
         r"^back to (top|home)\b",
+        # teaser-box headings and reading-time labels of article lists
+        r"^(more from|recommended reading|post navigation)\b",
+        r"^\d+ min(ute)?s? read\W*$",
+        r"^(mer fra|mere fra|mer från|mehr von|plus de|más de|meer van|altro da|mais de) ",
+        r"^\d+ min(utter|uten|uter)? (lesetid|læsetid|läsning|lesezeit|de lecture|de lectura|"
+        r"leestijd|di lettura|de leitura)\W*$",
         r"^(about the author|related (content|topics|reading)|jump to (recipe|review|section))\b",
         r"^(om forfatteren|über den autor|à propos de l'auteur|sobre el autor|sobre o autor)\b",
         r"^(over de auteur|sull'autore|om författaren)\b",
@@ -224,6 +233,14 @@ _LEXICON: dict[str, list[str]] = {
         r"^save my name, email,? and website\b",
         r"\bthis site uses akismet\b",
         r"^(posted|published|updated|written) (by|on)\b",
+        r"^[\d,.]+k? like$",
+        r"^\S+( \S+){0,3} (says|sagt|dit|dice|zegt|diz|skriver|skrev):$",
+        r"^[\d.]+ out of [\d.]+ stars\b",
+        # sign-offs of posts and videos
+        r"^thanks? (you )?for (reading|watching|visiting|listening|your feedback)\b",
+        r"^(takk for at du leste|tak fordi du læste|tack för att du läste|danke fürs lesen|"
+        r"merci de votre lecture|gracias por leer|bedankt voor het lezen|grazie per la lettura|"
+        r"obrigado por ler)\b",
     ],
 }
 # Whole lines that are navigation, share buttons or shop widgets in any of the languages.
@@ -234,6 +251,15 @@ _WHOLE_LINE = (
     r"add to (cart|basket|wishlist)|buy now|shop now|view cart|checkout|"
     r"learn more|get started|try (it )?(for )?free|get a demo|request a demo|book a demo|"
     r"apply now|download( now)?|play video|watch video|get in touch|submit|"
+    r"schedule a (demo|call|consultation)|start (your )?free( trial)?|visit (the )?website|"
+    r"(view|read) (the )?case study|become a (member|partner|patron|subscriber)|"
+    r"(first|last) name ?\*?|e-?mail address ?\*?|search for:|republish this (story|article)|"
+    r"get the recipe|get started (today|for free)|free download|order now|book a (consultation|call)|"
+    r"close window|connect with us|previous next|prev next|like loading\.\.\.|"
+    r"(your )?(name|phone( number)?|message|website|company) \*|"
+    r"(fornavn|etternavn|efternavn|förnamn|efternamn|vorname|nachname|prénom|voornaam|"
+    r"achternaam|cognome|sobrenome|e-?postadresse|e-?postadress|e-?mail-adresse|"
+    r"adresse e-?mail|correo electrónico|indirizzo e-?mail|endereço de e-?mail) ?\*?|"
     r"contact( us)?|about( us)?|sitemap|careers|faq|help|"
     r"hjem|forside|søk|søg|sök|meny|startseite|suche|accueil|recherche|inicio|buscar|"
     r"zoeken|cerca|pesquisar|del|dela|teilen|partager|compartir|condividi|delen|"
@@ -293,6 +319,9 @@ _RELATIVE_TIME = re.compile(
     re.IGNORECASE,
 )
 _LETTERS = re.compile(r"[^\W\d_]")
+# A letter or digit in any script: a line without one carries no words (punctuation, symbols,
+# emoji, zero-width characters left by the HTML-to-text step).
+_ALNUM = re.compile(r"[^\W_]")
 _CJK_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -305,6 +334,7 @@ STRONG_REASONS = frozenset(
         "repeated_in_doc",
         "template_line",
         "no_letters",
+        "no_text",
         "date_line",
     ]
 )
@@ -324,6 +354,7 @@ RULES = frozenset(
         "repeated_in_doc",
         "template_line",
         "no_letters",
+        "no_text",
         "date_line",
         "too_few_words",
         "no_terminal_punct",
@@ -452,7 +483,7 @@ def line_evidence(
     if "no_letters" in rules and len(_LETTERS.findall(s)) < MIN_LETTER_RATIO * len(
         s.replace(" ", "")
     ):
-        strong.append("no_letters")
+        strong.append("no_text" if "no_text" in rules and not _ALNUM.search(s) else "no_letters")
     if (
         "date_line" in rules
         and len(s) < SHORT_LINE_CHARS
