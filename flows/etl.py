@@ -24,7 +24,6 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
@@ -586,8 +585,3 @@ def run_etl(
         return etl_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(**kwargs)
     with exported_api_url():
         return etl_flow.with_options(task_runner=dask_runner(workers, dask_address))(**kwargs)
-
-
-def read_dataset(output: str | Path, name: str) -> pd.DataFrame:
-    """Convenience for analysis: one dataset of an output folder as a DataFrame."""
-    return pd.read_parquet(Path(output) / name)
