@@ -48,8 +48,7 @@ def run_stages(corpus: Path, output: Path) -> dict[str, float]:
     for i in range(len(batches)):
         timed("flag", etl.flag_batch.fn, staging, i, 1, keys)
     dups = timed("dedup", etl.dedup_documents.fn, store, staging, len(batches), 1, "profile")
-    for i in range(len(batches)):
-        timed("load", etl.load_batch.fn, staging, i, 1, dups)
+    timed("load", etl.load_documents.fn, staging, len(batches), 1, dups)
     return t
 
 

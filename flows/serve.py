@@ -29,14 +29,12 @@ def serve_etl(
 
     Needs a running server (PREFECT_API_URL). Each scheduled run loads only input files it has
     not loaded before (same source and checksum are skipped), so re-runs are cheap. With
-    `workers` > 1 or a `dask_address`, each run's batches go to Dask worker processes (they
-    report to the same server: PREFECT_API_URL is exported).
+    `workers` > 1 each run's batches go to local worker processes, with a `dask_address` to
+    that Dask cluster (both report to the same server: PREFECT_API_URL is exported).
     """
-    from flows.etl import dask_runner, etl_flow
+    from flows.etl import etl_flow, task_runner
 
-    flow = etl_flow
-    if workers > 1 or dask_address:
-        flow = etl_flow.with_options(task_runner=dask_runner(workers, dask_address))
+    flow = etl_flow.with_options(task_runner=task_runner(workers, dask_address))
     flow.serve(
         name=name,
         cron=cron,

@@ -2,7 +2,7 @@
 
 Layout of OUTPUT/ (folders starting with `_` or `.` are invisible to Parquet readers):
 
-    lines/part-<run>-<batch>.parquet          documents/lang=<xx>/part-<run>-<batch>.parquet
+    lines/part-<run>-<batch>.parquet          documents/lang=<xx>/part-<run>.parquet
     duplicates/part-<run>.parquet             errors/part-<run>.parquet
     runs/part-<run>.parquet                   (written last: the run's commit manifest)
     _state/<table>/part-<run>.parquet         dedup and resume state, append-only per run
@@ -39,7 +39,7 @@ def write_parquet(table: pa.Table, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp, compression="zstd", write_statistics=True)
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
     return path
 
@@ -49,12 +49,12 @@ def write_json(obj: object, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
     return path
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     """fsync a file or a folder (a folder: so a rename in it is durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -150,9 +150,9 @@ class OutputStore:
             if src.exists():
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, dst)
-                _fsync(dst.parent)
+                fsync_file(dst.parent)
             hook_point(f"commit-{k}")
-        _fsync(self.root)
+        fsync_file(self.root)
         hook_point("committed")
         shutil.rmtree(staging, ignore_errors=True)
         return rels

@@ -16,7 +16,7 @@ NEAR_DUP_MIN_JACCARD = 0.75
 # Documents per batch inside one task (bounded memory; Prefect task granularity).
 BATCH_DOCS = 2_000
 # Files per task when grouping many small files (keeps a run at a few hundred task runs).
-BATCH_FILES = 200
+BATCH_FILES = 1000
 
 
 @dataclass(frozen=True)

@@ -95,10 +95,22 @@ def guard_script(lang: str, text: str) -> str:
     return lang
 
 
+# Site templates repeat the same short lines across documents: memoize their preparation.
+PREPARE_CACHE_SIZE = 1 << 16
+PREPARE_CACHE_MAX_CHARS = 400
+
+
 def _prepare_input(text: object) -> str | None:
     """NFC-normalised, prepared text, or None when it cannot be classified (-> `und`)."""
     if not isinstance(text, str):
         return None
+    if len(text) <= PREPARE_CACHE_MAX_CHARS:
+        return _prepare_cached(text)
+    return prepare_text(unicodedata.normalize("NFC", text))
+
+
+@lru_cache(maxsize=PREPARE_CACHE_SIZE)
+def _prepare_cached(text: str) -> str | None:
     return prepare_text(unicodedata.normalize("NFC", text))
 
 

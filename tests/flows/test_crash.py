@@ -110,8 +110,8 @@ def test_killed_runs_resume_to_identical_datasets(baseline, tmp_path, chain):
     assert_same_datasets(out, base)
 
 
-def test_killed_dask_run_leaves_no_workers_and_resumes(baseline, tmp_path):
-    """SIGKILL the flow process of a 2-worker Dask run: its workers exit, a re-run matches."""
+def test_killed_multi_worker_run_leaves_no_workers_and_resumes(baseline, tmp_path):
+    """SIGKILL the flow process of a 2-worker run: its worker processes exit, a re-run matches."""
     inp, base = baseline
     out = tmp_path / "out"
     cmd, env = winnow_cmd(inp, out, hook="before-commit=kill", workers=2)
@@ -119,7 +119,7 @@ def test_killed_dask_run_leaves_no_workers_and_resumes(baseline, tmp_path):
         cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     children: set[psutil.Process] = set()
-    while proc.poll() is None:  # the Dask nanny and worker processes of this run
+    while proc.poll() is None:  # the worker processes of this run
         with contextlib.suppress(psutil.Error):
             children.update(psutil.Process(proc.pid).children(recursive=True))
         time.sleep(0.1)

@@ -222,7 +222,7 @@ def test_batches_are_bounded_by_files_and_expanded_bytes():
     from transforms.config import PipelineConfig
 
     small = [InputFile(f"s{i}.txt", f"s{i}.txt", 1000, "x") for i in range(450)]
-    assert [len(b) for b in plan_batches(small, PipelineConfig())] == [200, 200, 50]
+    assert [len(b) for b in plan_batches(small, PipelineConfig(batch_files=200))] == [200, 200, 50]
     shard = BATCH_BYTES // COMPRESSED_WEIGHT // 2 + 1  # expands to just over half a batch
     shards = [InputFile(f"{i}.jsonl.gz", f"{i}.jsonl.gz", shard, "x") for i in range(4)]
     assert [len(b) for b in plan_batches(shards, PipelineConfig())] == [1, 1, 1, 1]

@@ -1,5 +1,5 @@
-"""Dask scale-out gives byte-identical datasets (and dedup state) to a one-worker run;
-thousands of files stay at a few hundred task runs."""
+"""Scale-out (local worker processes, or a Dask cluster) gives byte-identical datasets (and
+dedup state) to a one-worker run; thousands of files stay at a few hundred task runs."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def sequential(tmp_path_factory):
     return root, summary
 
 
-def test_local_dask_workers_match_sequential_run(sequential):
+def test_local_worker_processes_match_sequential_run(sequential):
     root, one = sequential
     two = run_etl([str(root / "seeds")], str(root / "two"), config=CONFIG, workers=2)
     assert one["run_id"] == two["run_id"]
