@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
     serve.add_argument(
-        "--workers", type=int, default=1, help="Dask worker processes per run (default 1)"
+        "--workers", type=int, default=1, help="worker processes per run (default 1)"
     )
     serve.add_argument(
         "--dask-address",

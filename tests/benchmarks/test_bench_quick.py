@@ -58,7 +58,8 @@ def test_bench_quick_runs_and_reports_ratios(tmp_path):
             sys.executable,
             str(ROOT / "benchmarks" / "bench_pipeline.py"),
             "--quick",
-            "--no-scale",
+            "--scale",
+            "2",
             "--out",
             str(tmp_path / "out"),
             "--json",
@@ -74,16 +75,23 @@ def test_bench_quick_runs_and_reports_ratios(tmp_path):
     for needle in (
         "naive pandas+langdetect",
         "winnow 1 worker",
-        "winnow 2 workers",
+        "winnow 1 worker, 2x corpus",
+        "winnow 2 workers, 2x corpus",
         "Prefect overhead",
-        "2 workers / 1 worker speed",
+        "2 workers, 2x corpus / 1 worker speed",
+        "2 busy processes / 1",
+        "2x input: peak RSS",
         "lines/s",
     ):
         assert needle in proc.stdout
     data = json.loads(result.read_text())
     one = data["runs"]["winnow 1 worker"]
     assert one["lines"] >= 2_000 and one["peak_rss_mb"] > 0
-    assert data["runs"]["winnow 2 workers"]["lines"] == one["lines"]
+    big = data["runs"]["winnow 1 worker, 2x corpus"]
+    assert big["lines"] >= 2 * 2_000 and big["lines"] > 1.5 * one["lines"]
+    assert data["runs"]["winnow 2 workers, 2x corpus"]["lines"] == big["lines"]
+    assert data["runs"]["winnow 2 workers, 2x corpus"]["kept"] == big["kept"]
+    assert len(data["parallelism"]) == 2 and all(0 < p <= 2.5 for p in data["parallelism"])
     assert one["kept"] + one["duplicates"] == one["documents"]
     assert set(one["stages"]) == {"read", "language", "boilerplate", "dedup", "write"}
     assert 0 < sum(one["stages"].values()) < one["flow_seconds"]
