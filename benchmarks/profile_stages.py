@@ -58,7 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--dump", type=Path, default=None, help="also save the pstats file here")
+    ap.add_argument(
+        "--no-profile", action="store_true", help="stage seconds only, without cProfile"
+    )
     args = ap.parse_args(argv)
+    if args.no_profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            times = run_stages(args.corpus, Path(tmp) / "out")
+        for name, sec in times.items():
+            print(f"{name:12s} {sec:8.2f} s")
+        print(f"{'total':12s} {sum(times.values()):8.2f} s")
+        return 0
     prof = cProfile.Profile()
     with tempfile.TemporaryDirectory() as tmp:
         prof.enable()

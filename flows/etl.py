@@ -58,7 +58,7 @@ from flows.store import (  # noqa: E402
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
 from transforms.extract import revise_doc_id  # noqa: E402
 from transforms.records import Document, ErrorRecord  # noqa: E402
-from transforms.rows import count_keys_per_document, finish_document, label_documents  # noqa: E402
+from transforms.rows import count_keys_per_document, finish_documents, label_documents  # noqa: E402
 
 KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
 # Soft cap on the bytes of one batch of files (bounded memory per task).
@@ -271,14 +271,17 @@ def flag_batch(
     cols = [
         labels[c].tolist() for c in ("text", "line_key", "lang_raw", "key_doc_count", "lang_score")
     ]
+    config = config or PipelineConfig()
+    per_doc = []
     for meta in metas:
         idx = by_doc[meta["doc_id"]]
         lo, hi = int(idx[0]), int(idx[-1]) + 1
         if hi - lo == len(idx):  # a document's lines are contiguous (written doc by doc)
-            args = [c[lo:hi] for c in cols]
+            per_doc.append(tuple(c[lo:hi] for c in cols))
         else:
-            args = [[c[i] for i in idx.tolist()] for c in cols]
-        line_cols, doc_row = finish_document(*args[:4], lang_scores=args[4])
+            per_doc.append(tuple([c[i] for i in idx.tolist()] for c in cols))
+    finished = finish_documents(per_doc, engine=config.lang_engine)
+    for meta, (line_cols, doc_row) in zip(metas, finished, strict=True):
         for name, values in line_cols.items():
             extra.setdefault(name, []).extend(values)
         doc_row["lang_mix"] = [{"lang": k, "share": v} for k, v in doc_row["lang_mix"].items()]
@@ -298,7 +301,6 @@ def flag_batch(
         pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED),
         staging / "b" / f"docs-b{batch_no:05d}.parquet",
     )
-    config = config or PipelineConfig()
     if config.near_dup:
         write_signatures([d["text"] for d in docs], staged, config)
     hook_point(f"flag-{batch_no}")

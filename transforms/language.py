@@ -253,19 +253,28 @@ def document_language(langs: Sequence[str], weights: Sequence[int]) -> str:
 
 
 def content_language(
-    langs: Sequence[str], weights: Sequence[int], text: str, *, engine: str = "auto"
+    langs: Sequence[str],
+    weights: Sequence[int],
+    text: str,
+    *,
+    engine: str = "auto",
+    text_lang: str | None = None,
 ) -> str:
     """Document language: the label of the content text itself when the lines support it.
 
     The whole-text label (truncated to MAX_DETECT_CHARS) wins when it has at least
     DOC_TEXT_MIN_SHARE of the line-vote characters; otherwise the char-weighted line vote.
+    `text_lang` is the text's label when the caller already detected it (in a batch).
 
     >>> content_language(["da", "no"], [163, 157], "Ny ferjerute mellom øyene fra neste sommer")
     'no'
     """
     mix = language_mix(langs, weights)
     vote = next(iter(mix), UND)
-    whole = detect_language(text, engine=engine).lang if text else UND
+    if text_lang is not None:
+        whole = text_lang
+    else:
+        whole = detect_language(text, engine=engine).lang if text else UND
     if whole != UND and mix.get(whole, 0.0) >= DOC_TEXT_MIN_SHARE:
         return whole
     return vote

@@ -10,6 +10,7 @@ from transforms.documents import content_text
 from transforms.language import (
     LangResult,
     content_language,
+    detect_languages,
     detect_lines,
     language_mix,
     smooth_languages,
@@ -66,14 +67,22 @@ def finish_document(
     key_doc_counts: Sequence[int],
     *,
     lang_scores: Sequence[float] | None = None,
+    engine: str = "auto",
+    reasons: Sequence[tuple[str, ...]] | None = None,
+    text_lang: str | None = None,
 ) -> tuple[dict[str, list], dict[str, object]]:
-    """Stage B for one document: line flags and final language, then the document row."""
-    reasons = flag_lines(texts, keys, key_doc_counts)
+    """Stage B for one document: line flags and final language, then the document row.
+
+    `reasons` (from `flag_lines`) and `text_lang` (label of the content text) skip those
+    steps when `finish_documents` computed them for a whole batch.
+    """
+    if reasons is None:
+        reasons = flag_lines(texts, keys, key_doc_counts)
     is_bp = [bool(r) for r in reasons]
     weights = [len(t.strip()) for t in texts]
     content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
     text = content_text(texts, is_bp)
-    doc_lang = content_language(langs_raw, content_w, text)
+    doc_lang = content_language(langs_raw, content_w, text, engine=engine, text_lang=text_lang)
     scores = [1.0] * len(texts) if lang_scores is None else lang_scores
     langs, lang_reasons = smooth_languages(langs_raw, scores, texts, doc_lang=doc_lang)
     line_cols = {
@@ -94,6 +103,24 @@ def finish_document(
         **quality_signals(text),
     }
     return line_cols, doc_row
+
+
+def finish_documents(
+    docs: Sequence[
+        tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[int], Sequence[float]]
+    ],
+    *,
+    engine: str = "auto",
+) -> list[tuple[dict[str, list], dict[str, object]]]:
+    """`finish_document` of many documents (texts, keys, langs_raw, key_doc_counts, scores),
+    with the content texts' languages detected in one batched call (same labels)."""
+    reasons = [flag_lines(d[0], d[1], d[3]) for d in docs]
+    texts = [content_text(d[0], [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)]
+    whole = detect_languages(texts, engine=engine)
+    return [
+        finish_document(*d[:4], lang_scores=d[4], engine=engine, reasons=rs, text_lang=w.lang)
+        for d, rs, w in zip(docs, reasons, whole, strict=True)
+    ]
 
 
 def count_keys_per_document(doc_ids: Sequence[str], keys: Sequence[int]) -> Mapping[int, int]:
