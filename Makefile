@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench bench-full clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -25,8 +25,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
+## make bench: quick mode (tiny corpus, seconds); make bench-full: 100k and 1M lines (~6 min)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py --quick
+
+bench-full: $(STAMP)
+	$(PY) benchmarks/bench_pipeline.py --json benchmarks/out/results.json
 
 clean:
 	rm -rf $(VENV) output
