@@ -190,7 +190,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"winnow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from flows.etl import run_etl
+    from flows.reaper import start_reaper
 
+    reaper = start_reaper()  # stops the temporary Prefect server if this process is kill -9ed
     try:
         summary = run_etl(
             args.paths, args.output, config=config, fresh=args.fresh, workers=args.workers
@@ -198,6 +200,10 @@ def _run(args: argparse.Namespace) -> int:
     except OutputLockedError as exc:
         print(f"winnow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if reaper is not None:
+            reaper.terminate()
+            reaper.wait()
     print(format_summary(summary))
     if summary["n_files"] and not summary["n_documents"]:
         print("winnow: error: no document could be read from the inputs", file=sys.stderr)

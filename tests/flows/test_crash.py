@@ -160,3 +160,31 @@ def test_second_run_on_locked_output_fails_fast(baseline, tmp_path):
     )
     assert took < 30  # fails fast: it does not wait for the first run (60 s sleep)
     assert not (out / "runs").exists()  # the killed first run left nothing visible
+
+
+@pytest.mark.slow
+def test_killed_run_stops_its_temporary_prefect_server(baseline, tmp_path):
+    """`kill -9` of a run without PREFECT_API_URL: its temporary server (uvicorn) exits too."""
+    inp, _ = baseline
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "home")}
+    env.pop("PREFECT_API_URL", None)  # the run starts Prefect's temporary server
+    env[TEST_HOOK_ENV] = "before-commit=sleep:120"
+    cmd = [sys.executable, "-m", "flows.cli", "run", str(inp), "-o", str(out), "--quiet"]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not list((out / "_staging").glob("*/final/runs/*.parquet")):  # held before commit
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+            time.sleep(0.2)
+        children = psutil.Process(proc.pid).children()
+        servers = [p for p in children if "prefect.server.api.server:create_app" in p.cmdline()]
+        assert len(servers) == 1, [p.cmdline() for p in children]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+    _, alive = psutil.wait_procs(children, timeout=30)  # the server and the reaper
+    assert not alive, [p.cmdline() for p in alive]
