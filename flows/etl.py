@@ -56,7 +56,7 @@ from flows.store import (  # noqa: E402
     write_parquet,
 )
 from transforms.config import PipelineConfig, config_hash  # noqa: E402
-from transforms.extract import revise_doc_id  # noqa: E402
+from transforms.extract import claim_doc_id, revise_doc_id  # noqa: E402
 from transforms.records import Document, ErrorRecord  # noqa: E402
 from transforms.rows import count_keys_per_document, finish_documents, label_documents  # noqa: E402
 
@@ -151,6 +151,7 @@ def extract_batch(
     metas: list[dict] = []
     errors: list[ErrorRecord] = []
     key_counts: Counter[int] = Counter()
+    taken: dict[str, tuple[str, int]] = {}  # doc_id -> (source, record) within this batch
     n_lines = 0
     chunk: list[Document] = []
     t_label = 0.0  # seconds in label_documents (lines + language); the rest is read/write
@@ -176,6 +177,9 @@ def extract_batch(
                 continue
             if item.source in revised:
                 rec = dataclasses.replace(rec, doc_id=revise_doc_id(rec.doc_id, item.checksum))
+            rec, dup = claim_doc_id(rec, taken)
+            if dup is not None:
+                errors.append(dup)
             metas.append(
                 {
                     k: getattr(rec, k)

@@ -43,6 +43,40 @@ def make_doc_id(source: str, record: int) -> str:
     return xxhash.xxh3_64_hexdigest(f"{source}\x00{record}".encode())
 
 
+def claim_doc_id(
+    doc: Document, taken: dict[str, tuple[str, int]]
+) -> tuple[Document, ErrorRecord | None]:
+    """The document under an id no earlier document in `taken` has, and `taken` updated.
+
+    An id from the input (`--id-field`) that an earlier document already holds is replaced
+    by the positional id (`make_doc_id`), and a `duplicate_id` error row says so: two
+    documents under one id would merge their lines.
+
+    >>> taken = {}
+    >>> claim_doc_id(Document("a", "x.jsonl", 0, "One."), taken)[1] is None
+    True
+    >>> doc, err = claim_doc_id(Document("a", "x.jsonl", 1, "Two."), taken)
+    >>> doc.doc_id == make_doc_id("x.jsonl", 1), err.reason
+    (True, 'duplicate_id')
+    """
+    prior = taken.get(doc.doc_id)
+    if prior is None:
+        taken[doc.doc_id] = (doc.source, doc.record)
+        return doc, None
+    new_id = make_doc_id(doc.source, doc.record)
+    while new_id in taken:  # only if an input id happens to equal a positional id
+        new_id = xxhash.xxh3_64_hexdigest(f"{new_id}\x00duplicate".encode())
+    taken[new_id] = (doc.source, doc.record)
+    err = ErrorRecord(
+        doc.source,
+        doc.record,
+        "duplicate_id",
+        f"id {doc.doc_id!r} already used by {prior[0]} record {prior[1]}; "
+        f"document kept as doc_id {new_id}",
+    )
+    return dataclasses.replace(doc, doc_id=new_id), err
+
+
 def revise_doc_id(doc_id: str, checksum: str) -> str:
     """Id of a document from a new version of an already loaded file (same source, new bytes).
 

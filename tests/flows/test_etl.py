@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from flows.etl import _run_id, code_hash, run_etl
 from flows.readers import InputFile
 from flows.store import DATASETS
 from tests.conftest import SAMPLE_PAGE
+from transforms.config import PipelineConfig
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +173,29 @@ def test_changed_file_is_a_new_version_with_its_own_doc_ids(tmp_path):
     assert sizes[first["doc_id"].iloc[0]] == 32 and sizes[new_id] > 32  # both versions' lines
 
 
+def test_repeated_input_ids_keep_every_document_apart(tmp_path):
+    """Two records with one `--id-field` value: both documents loaded, lines not merged."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    texts = [
+        "Cats sleep for most of the day and hunt at dusk when the light is low.\nThey purr.",
+        "Dogs were domesticated from wolves many thousands of years ago, studies say.",
+        "Birds sing in the early morning hours to defend their territory and find mates.",
+    ]
+    records = [{"id": i, "text": t} for i, t in zip(["a", "a", "b"], texts, strict=True)]
+    (inputs / "x.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    summary = run_etl([str(inputs)], str(out), config=PipelineConfig(id_field="id"))
+    assert summary["n_documents"] == 3
+    lines, errors = pd.read_parquet(out / "lines"), pd.read_parquet(out / "errors")
+    docs = pd.read_parquet(out / "documents")
+    assert sorted(docs["doc_id"]) == sorted(lines["doc_id"].unique()) and len(docs) == 3
+    assert not lines.duplicated(["doc_id", "line_no"]).any() and len(lines) == 4
+    first = lines[lines["doc_id"] == "a"]["text"].tolist()
+    assert first == texts[0].split("\n")  # the first record keeps its id and only its lines
+    assert errors["reason"].tolist() == ["duplicate_id"] and errors["record"].tolist() == [1]
+    assert "already used by" in errors["message"].iloc[0]
+
+
 def _winnow(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
@@ -219,7 +244,6 @@ def test_other_lsh_settings_on_an_existing_output_are_refused(tmp_path):
 def test_batches_are_bounded_by_files_and_expanded_bytes():
     from flows.etl import BATCH_BYTES, COMPRESSED_WEIGHT, plan_batches
     from flows.readers import InputFile
-    from transforms.config import PipelineConfig
 
     small = [InputFile(f"s{i}.txt", f"s{i}.txt", 1000, "x") for i in range(450)]
     assert [len(b) for b in plan_batches(small, PipelineConfig(batch_files=200))] == [200, 200, 50]
