@@ -134,14 +134,6 @@ def format_summary(summary: dict) -> str:
     )
 
 
-def _other_lsh_state(output: Path, config) -> str | None:
-    """Name of a MinHash state folder in OUTPUT built with other LSH settings, if any."""
-    from flows.state import state_name
-
-    folders = sorted(p.name for p in (output / "_state").glob("minhash-*") if p.is_dir())
-    return next((name for name in folders if name != state_name(config)), None)
-
-
 def _run(args: argparse.Namespace) -> int:
     from transforms.config import PipelineConfig
 
@@ -171,13 +163,11 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"winnow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    other = _other_lsh_state(Path(args.output), config)
-    if other and config.near_dup and not args.fresh:
-        print(
-            f"winnow: error: {args.output} holds a near-duplicate index built with other LSH "
-            f"settings ({other}); use the same settings, or --fresh to start over",
-            file=sys.stderr,
-        )
+    from flows.state import lsh_mismatch_message, other_lsh_state
+
+    other = other_lsh_state(Path(args.output), config)
+    if other and config.near_dup and not args.fresh:  # before Prefect starts; run_etl checks too
+        print(f"winnow: error: {lsh_mismatch_message(args.output, other)}", file=sys.stderr)
         return EXIT_USAGE
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -46,7 +46,7 @@ from flows.readers import (  # noqa: E402
     hook_point,
     read_documents,
 )
-from flows.state import dedup_run, write_signatures  # noqa: E402
+from flows.state import dedup_run, lsh_mismatch_message, other_lsh_state, write_signatures  # noqa: E402
 from flows.store import (  # noqa: E402
     OutputStore,
     RunLock,
@@ -427,6 +427,9 @@ def etl_flow(
         if fresh:
             store.reset()
         store.recover()  # roll a half-finished commit forward before reading state
+        other = other_lsh_state(store.root, config) if config.near_dup else None
+        if other:  # its own state would silently miss near duplicates of earlier runs
+            raise ValueError(lsh_mismatch_message(output, other))
         files, discovery_errors = discover_inputs(inputs)
         loaded = read_table(store.state("inputs"))
         done_keys = (

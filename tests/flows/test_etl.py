@@ -239,6 +239,12 @@ def test_other_lsh_settings_on_an_existing_output_are_refused(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().count("\n") == 0 and "minhash-14x8-w5" in res.stderr
     assert len(pd.read_parquet(out / "runs")) == 1  # nothing ran
+    other = PipelineConfig(lsh_bands=20, lsh_rows=5)
+    with pytest.raises(ValueError, match="minhash-14x8-w5"):  # the flow itself refuses too
+        run_etl([str(SAMPLE_PAGE)], str(out), config=other)
+    assert len(pd.read_parquet(out / "runs")) == 1
+    run_etl([str(SAMPLE_PAGE)], str(out), config=other, fresh=True)  # starting over is fine
+    assert len(pd.read_parquet(out / "runs")) == 1
 
 
 def test_batches_are_bounded_by_files_and_expanded_bytes():
