@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -28,6 +29,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect import runtime as prefect_runtime  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
@@ -48,6 +50,7 @@ from flows.readers import (  # noqa: E402
 )
 from flows.state import dedup_run, lsh_mismatch_message, other_lsh_state, write_signatures  # noqa: E402
 from flows.store import (  # noqa: E402
+    STAGING,
     OutputStore,
     RunLock,
     fsync_file,
@@ -410,6 +413,43 @@ def _counts(counter: Counter) -> list[dict]:
     ]
 
 
+# The staging folder of a run names the Prefect flow run writing it. A staging folder left
+# behind (the run holds the output lock, so no other run is alive) belongs to a killed run.
+FLOW_RUN_FILE = "flow_run.json"
+
+
+def _mark_killed_runs(store: OutputStore, logger) -> list[str]:
+    """Set the flow runs of staging folders left by killed runs to Crashed (a SIGKILLed
+    process cannot report its end, so the UI would show them Running forever)."""
+    from prefect import get_client
+    from prefect.states import Crashed
+
+    marked: list[str] = []
+    current = str(prefect_runtime.flow_run.id)
+    for path in sorted((store.root / STAGING).glob(f"*/{FLOW_RUN_FILE}")):
+        try:
+            flow_run_id = json.loads(path.read_text())["flow_run_id"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if flow_run_id == current:
+            continue
+        try:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(UUID(flow_run_id)).state
+                if state is None or state.is_final():
+                    continue
+                message = f"process gone: found by run {current} on the same output"
+                client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
+        except Exception as exc:  # another server, or the run was deleted: nothing to mark
+            logger.debug("could not mark flow run %s crashed: %s", flow_run_id, exc)
+            continue
+        logger.warning(
+            "flow run %s was killed (it left %s); marked Crashed", flow_run_id, path.parent.name
+        )
+        marked.append(flow_run_id)
+    return marked
+
+
 @flow(name="winnow-etl", flow_run_name=flow_run_name, validate_parameters=False)
 def etl_flow(
     inputs: list[str],
@@ -424,6 +464,7 @@ def etl_flow(
     started = datetime.now(UTC)
     store = OutputStore(output)
     with RunLock(store.root):
+        _mark_killed_runs(store, logger)  # before reset/recover remove their staging
         if fresh:
             store.reset()
         store.recover()  # roll a half-finished commit forward before reading state
@@ -444,6 +485,8 @@ def etl_flow(
         run_id = _run_id(run_seq, cfg_hash, new)
         store.recover(keep=[run_id])
         staging = store.staging(run_id)
+        staging.mkdir(parents=True, exist_ok=True)
+        write_json({"flow_run_id": str(prefect_runtime.flow_run.id)}, staging / FLOW_RUN_FILE)
         batches = plan_batches(new, config)
         logger.info(
             "run %s (pid %d): %d input files, %d new (%d new versions of loaded files), %d batches",

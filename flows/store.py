@@ -7,6 +7,7 @@ Layout of OUTPUT/ (folders starting with `_` or `.` are invisible to Parquet rea
     runs/part-<run>.parquet                   (written last: the run's commit manifest)
     _state/<table>/part-<run>.parquet         dedup and resume state, append-only per run
     _staging/<run_id>/                        a run in progress; invisible until commit
+    _staging/<run_id>/flow_run.json           its Prefect flow run (marked Crashed if killed)
     .lock                                     held by the run writing here
 """
 

@@ -7,12 +7,14 @@ The kill points are the test hook in flows/readers.py (`hook_point`, env WINNOW_
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from uuid import UUID
 
 import pandas as pd
 import psutil
@@ -44,6 +46,14 @@ def winnow(inp: Path, out: Path, hook: str | None = None, workers: int = 1, **kw
     """Run the CLI in a subprocess; returns the CompletedProcess."""
     cmd, env = winnow_cmd(inp, out, hook, workers)
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+def flow_run_state(flow_run_id: str) -> str:
+    """State type of a flow run on the session's Prefect server."""
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(flow_run_id)).state.type.value
 
 
 def dataset_files(out: Path) -> dict[str, bytes]:
@@ -128,9 +138,13 @@ def test_killed_multi_worker_run_leaves_no_workers_and_resumes(baseline, tmp_pat
     _, alive = psutil.wait_procs(children, timeout=60)
     assert not alive, [p.cmdline() for p in alive]
     assert not (out / "runs").exists()
+    (left,) = (out / "_staging").glob("*/flow_run.json")
+    killed = json.loads(left.read_text())["flow_run_id"]
+    assert flow_run_state(killed) == "RUNNING"  # a SIGKILLed process cannot report its end
     rerun = winnow(inp, out, workers=2)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert_same_datasets(out, base)
+    assert flow_run_state(killed) == "CRASHED"  # marked by the next run on the output
 
 
 def test_second_run_on_locked_output_fails_fast(baseline, tmp_path):
