@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
     from flows.state import lsh_mismatch_message, other_lsh_state
 
     other = other_lsh_state(Path(args.output), config)
-    if other and config.near_dup and not args.fresh:  # before Prefect starts; run_etl checks too
+    if other and config.near_dup and not args.fresh:  # before Prefect starts; the flow checks too
         print(f"winnow: error: {lsh_mismatch_message(args.output, other)}", file=sys.stderr)
         return EXIT_USAGE
     if args.quiet:

@@ -48,6 +48,7 @@ from flows.readers import (  # noqa: E402
     hook_point,
     read_documents,
 )
+from flows.reaper import PARENT_CHECK_SECONDS  # noqa: E402
 from flows.state import dedup_run, lsh_mismatch_message, other_lsh_state, write_signatures  # noqa: E402
 from flows.store import (  # noqa: E402
     STAGING,
@@ -635,10 +636,6 @@ def dask_runner(workers: int, address: str | None = None):
 # langdetect-rs detects a batch on a rayon pool of one thread per core: N local worker
 # processes would each start cores-many threads and oversubscribe the machine.
 NATIVE_POOL_ENV = {"RAYON_NUM_THREADS": "1"}
-
-
-# A worker process checks this often whether the flow process that started it is still alive.
-PARENT_CHECK_SECONDS = 1.0
 
 
 def _init_worker() -> None:

@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-# How often the watcher looks at the run's children; the same period as the worker watchdog.
+# How often a watcher checks that the process it watches is alive: this module's watcher, and
+# each local worker process watching its flow process (flows/etl.py).
 PARENT_CHECK_SECONDS = 1.0
 # A temporary Prefect server is a uvicorn process running this app factory.
 SERVER_MARK = b"prefect.server.api.server:create_app"

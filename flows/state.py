@@ -51,14 +51,14 @@ def other_lsh_state(output: Path, config: PipelineConfig) -> str | None:
     """Name of a MinHash state folder in `output` built with other LSH settings, if any.
 
     A run with other settings would start its own state and silently miss near duplicates of
-    everything loaded before, so `run_etl` refuses it (unless `fresh` or near-dup is off).
+    everything loaded before, so the flow refuses it (unless `fresh` or near-dup is off).
     """
     folders = sorted(p.name for p in (output / "_state").glob("minhash-*") if p.is_dir())
     return next((name for name in folders if name != state_name(config)), None)
 
 
 def lsh_mismatch_message(output: Path, other: str) -> str:
-    """The one-line error for `other_lsh_state` (CLI and `run_etl`)."""
+    """The one-line error for `other_lsh_state` (CLI and the flow)."""
     return (
         f"{output} holds a near-duplicate index built with other LSH settings ({other}); "
         "use the same settings, or --fresh to start over"
