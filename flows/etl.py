@@ -419,13 +419,12 @@ def _counts(counter: Counter) -> list[dict]:
 FLOW_RUN_FILE = "flow_run.json"
 
 
-def _mark_killed_runs(store: OutputStore, logger) -> list[str]:
+def _mark_killed_runs(store: OutputStore, logger) -> None:
     """Set the flow runs of staging folders left by killed runs to Crashed (a SIGKILLed
     process cannot report its end, so the UI would show them Running forever)."""
     from prefect import get_client
     from prefect.states import Crashed
 
-    marked: list[str] = []
     current = str(prefect_runtime.flow_run.id)
     for path in sorted((store.root / STAGING).glob(f"*/{FLOW_RUN_FILE}")):
         try:
@@ -447,8 +446,6 @@ def _mark_killed_runs(store: OutputStore, logger) -> list[str]:
         logger.warning(
             "flow run %s was killed (it left %s); marked Crashed", flow_run_id, path.parent.name
         )
-        marked.append(flow_run_id)
-    return marked
 
 
 @flow(name="winnow-etl", flow_run_name=flow_run_name, validate_parameters=False)
@@ -486,7 +483,6 @@ def etl_flow(
         run_id = _run_id(run_seq, cfg_hash, new)
         store.recover(keep=[run_id])
         staging = store.staging(run_id)
-        staging.mkdir(parents=True, exist_ok=True)
         write_json({"flow_run_id": str(prefect_runtime.flow_run.id)}, staging / FLOW_RUN_FILE)
         batches = plan_batches(new, config)
         logger.info(
