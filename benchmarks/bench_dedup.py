@@ -111,10 +111,11 @@ def stage_run(docs: list[dict], store, run_id: str) -> int:
     """Write the run's documents like the flow's stage B does (doc_id, content_hash, text)."""
     import pyarrow as pa
 
+    from flows.staging import Staging
     from flows.store import write_parquet
     from transforms.dedup import content_hash
 
-    staging = store.staging(run_id)
+    staging = Staging.of(store.root, run_id, int(run_id[:5]))
     n = 0
     for n, start in enumerate(range(0, len(docs), BATCH)):
         part = docs[start : start + BATCH]
@@ -126,7 +127,7 @@ def stage_run(docs: list[dict], store, run_id: str) -> int:
                     "text": [d["text"] for d in part],
                 }
             ),
-            staging / "b" / f"docs-b{n:05d}.parquet",
+            staging.documents(n),
         )
     return (len(docs) + BATCH - 1) // BATCH
 
@@ -138,35 +139,44 @@ def _rss_kib() -> int:
 
 def child(out: str, run_id: str, n_batches: int, run_seq: int) -> None:
     """One dedup run in this (fresh) process; prints seconds and memory as JSON."""
-    from flows.state import dedup_run
+    from flows.staging import Staging
     from flows.store import OutputStore
+    from flows.tasks import dedup_documents
     from transforms.config import PipelineConfig
 
     store = OutputStore(out)
     base = _rss_kib()
     t0 = time.perf_counter()
-    dedup_run(store, store.staging(run_id), n_batches, run_seq, run_id, PipelineConfig())
+    staging = Staging.of(store.root, run_id, run_seq)
+    dedup_documents.fn(store, staging, n_batches, run_id, PipelineConfig())
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "peak_kib": peak - base}))
 
 
 def child_state(out: str, n: int) -> None:
-    """Run 1 of a large-state check: n documents with random signatures through `near_dedup`."""
+    """Run 1 of a large-state check: n documents with random signatures through the dedup task
+    (staged as one batch whose precomputed signatures are random)."""
     import numpy as np
+    import pyarrow as pa
 
-    from flows.state import near_dedup
-    from flows.store import OutputStore
+    from flows.staging import Staging
+    from flows.store import OutputStore, write_npy, write_parquet
+    from flows.tasks import dedup_documents
     from transforms.config import PipelineConfig
 
     store = OutputStore(out)
     config = PipelineConfig()
     rng = np.random.default_rng(SEED)
     doc_ids = [f"s{i:09d}" for i in range(n)]
+    staging = Staging.of(store.root, "00001-state", 1)
     base = _rss_kib()
     t0 = time.perf_counter()
-    sigs = rng.integers(0, 2**32 - 1, (n, config.lsh_bands * config.lsh_rows), dtype=np.uint32)
-    near_dedup(store, store.staging("00001-state"), sigs, np.arange(n), doc_ids, 1, config)
+    sigs = rng.integers(0, 2**32 - 1, (n, config.signature_width), dtype=np.uint32)
+    docs = {"doc_id": doc_ids, "content_hash": [f"h{i}" for i in range(n)], "text": [""] * n}
+    write_parquet(pa.table(docs), staging.documents(0))
+    write_npy(sigs, staging.signatures(0))
+    dedup_documents.fn(store, staging, 1, "00001-state", config)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "peak_kib": peak - base}))

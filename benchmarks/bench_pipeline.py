@@ -107,8 +107,8 @@ def run_winnow(corpus: Path, output: Path, workers: int) -> dict:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
-    from flows.artifacts import run_name
-    from flows.etl import run_etl
+    from flows.runners import run_etl
+    from flows.summary import run_name
 
     t0 = time.perf_counter()
     summary = run_etl([str(corpus)], str(output), fresh=True, workers=workers)
@@ -142,7 +142,7 @@ def run_winnow(corpus: Path, output: Path, workers: int) -> dict:
             return out, flow_run.total_run_time.total_seconds()
 
     per_task, flow_time = asyncio.run(task_times())
-    label = float(summary.get("seconds_label", 0.0))
+    label = float(summary.seconds_label)
     stages = {
         "read": max(per_task.get("extract", 0.0) - label, 0.0),
         "language": label,
@@ -151,10 +151,10 @@ def run_winnow(corpus: Path, output: Path, workers: int) -> dict:
         "write": per_task.get("load", 0.0),
     }
     return {
-        "lines": summary["n_lines"],
-        "documents": summary["n_documents"],
-        "kept": summary["n_documents_kept"],
-        "duplicates": summary["n_duplicates"],
+        "lines": summary.n_lines,
+        "documents": summary.n_documents,
+        "kept": summary.n_documents_kept,
+        "duplicates": summary.n_duplicates,
         "seconds": wall,
         "flow_seconds": flow_time,
         "stages": stages,

@@ -1,6 +1,6 @@
 """cProfile of winnow's stage functions (the task bodies, without Prefect) on one corpus.
 
-Calls the task functions of flows/etl.py (`task.fn`) in the main thread in flow order,
+Calls the task functions of flows/tasks.py (`task.fn`) in the main thread in flow order,
 so cProfile sees every call; prints per-stage seconds and the top functions.
 
     python benchmarks/profile_stages.py benchmarks/out/corpus-100000 [--top 30]
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import logging
 import pstats
 import sys
 import tempfile
@@ -20,20 +19,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import flows.etl as etl  # noqa: E402
+from flows import tasks  # noqa: E402
+from flows.plan import RunOptions, plan_batches  # noqa: E402
 from flows.readers import discover_inputs  # noqa: E402
+from flows.staging import Staging  # noqa: E402
 from flows.store import OutputStore  # noqa: E402
 from transforms.config import PipelineConfig  # noqa: E402
 
 
 def run_stages(corpus: Path, output: Path) -> dict[str, float]:
-    """The flow's data path, task bodies only; returns seconds per task kind."""
-    etl.get_run_logger = lambda: logging.getLogger("winnow-profile")  # no Prefect run context
-    config = PipelineConfig()
+    """The flow's data path, task bodies only (`task.fn`); returns seconds per task kind."""
+    config, options = PipelineConfig(), RunOptions()
     store = OutputStore(str(output))
     files, _ = discover_inputs([str(corpus)])
-    staging = store.staging("profile")
-    batches = etl.plan_batches(files, config)
+    staging = Staging.of(store.root, "00001-profile", 1)
+    batches = plan_batches(files, batch_files=options.batch_files)
     t: dict[str, float] = {}
 
     def timed(name, fn, *args):
@@ -43,12 +43,12 @@ def run_stages(corpus: Path, output: Path) -> dict[str, float]:
         return out
 
     for i, b in enumerate(batches):
-        timed("extract", etl.extract_batch.fn, b, staging, i, config, "profile")
-    keys = timed("count_keys", etl.count_keys.fn, store, staging, len(batches), 1)
+        timed("extract", tasks.extract_batch.fn, b, staging, i, config, options, "profile", {})
+    keys = timed("count_keys", tasks.count_keys.fn, store, staging, len(batches))
     for i in range(len(batches)):
-        timed("flag", etl.flag_batch.fn, staging, i, 1, keys)
-    dups = timed("dedup", etl.dedup_documents.fn, store, staging, len(batches), 1, "profile")
-    timed("load", etl.load_documents.fn, staging, len(batches), 1, dups)
+        timed("flag", tasks.flag_batch.fn, staging, i, keys, config, options)
+    dups = timed("dedup", tasks.dedup_documents.fn, store, staging, len(batches), "profile", config)
+    timed("load", tasks.load_documents.fn, staging, len(batches), dups)
     return t
 
 

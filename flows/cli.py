@@ -6,8 +6,82 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flows.summary import RunSummary
 
 EXIT_OK, EXIT_NOTHING_READ, EXIT_USAGE = 0, 1, 2
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options `run` and `serve` share: what is read and how results are decided."""
+    from flows.plan import BATCH_DOCS, BATCH_FILES, LANG_ENGINES
+
+    parser.add_argument(
+        "paths", nargs="*", default=None, help="input files or folders (default: seeds)"
+    )
+    parser.add_argument("-o", "--output", default="output", help="output folder (default: output)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="batches processed in parallel (default 1)"
+    )
+    parser.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="run batches on an existing dask.distributed cluster (prefect-dask)",
+    )
+    parser.add_argument(
+        "--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)"
+    )
+    parser.add_argument(
+        "--id-field",
+        default=None,
+        help="JSONL/Parquet field to use as doc_id (default: derived from source and record)",
+    )
+    parser.add_argument(
+        "--batch-docs",
+        type=int,
+        default=BATCH_DOCS,
+        help=f"documents per labelling chunk (default {BATCH_DOCS})",
+    )
+    parser.add_argument(
+        "--batch-files",
+        type=int,
+        default=BATCH_FILES,
+        help=f"files per batch, one task each (default {BATCH_FILES})",
+    )
+    parser.add_argument(
+        "--lang-engine",
+        choices=LANG_ENGINES,
+        default="auto",
+        help="langdetect engine: auto (langdetect-rs if installed), rs, py (identical labels)",
+    )
+    _add_dedup_options(parser)
+
+
+def _add_dedup_options(parser: argparse.ArgumentParser) -> None:
+    from transforms.config import LSH_BANDS, LSH_ROWS, NEAR_DUP_MIN_JACCARD
+
+    parser.add_argument(
+        "--lsh-bands",
+        type=int,
+        default=LSH_BANDS,
+        help=f"MinHash LSH bands (default {LSH_BANDS}; FineWeb's 14x8 finds Jaccard >= ~0.72)",
+    )
+    parser.add_argument(
+        "--lsh-rows", type=int, default=LSH_ROWS, help=f"MinHash rows per band (default {LSH_ROWS})"
+    )
+    parser.add_argument(
+        "--near-dup-jaccard",
+        type=float,
+        default=NEAR_DUP_MIN_JACCARD,
+        help="estimated Jaccard a candidate pair needs to count as near duplicates "
+        f"(default {NEAR_DUP_MIN_JACCARD})",
+    )
+    parser.add_argument(
+        "--no-near-dup", action="store_true", help="exact deduplication only (no MinHash)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,53 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         "loaded into OUTPUT (same source and checksum) are skipped; new documents are deduplicated "
         "against everything loaded before.",
     )
-    run.add_argument(
-        "paths", nargs="*", default=["seeds"], help="input files or folders (default: seeds)"
-    )
-    run.add_argument("-o", "--output", default="output", help="output folder (default: output)")
+    add_run_options(run)
     run.add_argument(
         "--fresh", action="store_true", help="delete OUTPUT's datasets and state first"
-    )
-    run.add_argument(
-        "--workers", type=int, default=1, help="batches processed in parallel (default 1)"
-    )
-    run.add_argument(
-        "--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)"
-    )
-    run.add_argument(
-        "--id-field",
-        default=None,
-        help="JSONL field to use as doc_id (default: derived from source and record)",
-    )
-    run.add_argument("--batch-docs", type=int, default=None, help="documents per labelling chunk")
-    run.add_argument("--batch-files", type=int, default=None, help="files per batch (task)")
-    run.add_argument(
-        "--lang-engine",
-        choices=["auto", "rs", "py"],
-        default="auto",
-        help="langdetect engine: auto (langdetect-rs if installed), rs, py (identical labels)",
-    )
-    run.add_argument(
-        "--dask-address",
-        default=None,
-        metavar="HOST:PORT",
-        help="run batches on an existing dask.distributed cluster (prefect-dask)",
-    )
-    run.add_argument(
-        "--lsh-bands",
-        type=int,
-        default=None,
-        help="MinHash LSH bands (default 14; FineWeb's 14x8 finds Jaccard >= ~0.72)",
-    )
-    run.add_argument("--lsh-rows", type=int, default=None, help="MinHash rows per band (default 8)")
-    run.add_argument(
-        "--near-dup-jaccard",
-        type=float,
-        default=None,
-        help="estimated Jaccard a candidate pair needs to count as near duplicates (default 0.75)",
-    )
-    run.add_argument(
-        "--no-near-dup", action="store_true", help="exact deduplication only (no MinHash)"
     )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
 
@@ -81,25 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
         "Prefect server at PREFECT_API_URL and execute its runs until interrupted. Start a "
         "server first: PREFECT_SERVER_API_PORT=4200 prefect server start",
     )
+    add_run_options(serve)
     serve.add_argument(
         "--input",
         action="append",
         dest="inputs",
         default=None,
-        help="input file or folder (repeatable; default: seeds)",
+        help="input file or folder (repeatable; the same as PATH arguments)",
     )
-    serve.add_argument("--output", default="output", help="output folder (default: output)")
     serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
-    serve.add_argument(
-        "--workers", type=int, default=1, help="worker processes per run (default 1)"
-    )
-    serve.add_argument(
-        "--dask-address",
-        default=None,
-        metavar="HOST:PORT",
-        help="run each run's batches on an existing dask.distributed cluster",
-    )
 
     report = sub.add_parser(
         "report",
@@ -113,62 +134,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def format_summary(summary: dict) -> str:
+def _settings_from_args(args: argparse.Namespace):
+    """(inputs, PipelineConfig, RunOptions) of `run`/`serve` arguments; ValueError if bad."""
+    from flows.plan import RunOptions
+    from transforms.config import PipelineConfig
+
+    inputs = list(args.paths or []) + list(getattr(args, "inputs", None) or []) or ["seeds"]
+    for p in inputs:
+        if not Path(p).exists():
+            raise ValueError(f"input not found: {p}")
+    if args.workers < 1:
+        raise ValueError("--workers must be >= 1")
+    config = PipelineConfig(
+        text_field=args.text_field,
+        id_field=args.id_field,
+        lsh_bands=args.lsh_bands,
+        lsh_rows=args.lsh_rows,
+        near_dup_min_jaccard=args.near_dup_jaccard,
+        near_dup=not args.no_near_dup,
+    )
+    options = RunOptions(
+        batch_docs=args.batch_docs, batch_files=args.batch_files, lang_engine=args.lang_engine
+    )
+    return inputs, config, options
+
+
+def format_summary(summary: RunSummary) -> str:
     """A short human summary of a run."""
-    n_lines = summary["n_lines"] or 1
-    langs = ", ".join(f"{c['name']} {c['count']}" for c in summary["lang_counts"][:6]) or "-"
-    errors = ", ".join(f"{c['name']} {c['count']}" for c in summary["error_counts"]) or "none"
-    out = summary["output"]
+    n_lines = summary.n_lines or 1
+    langs = ", ".join(f"{c['name']} {c['count']}" for c in summary.lang_counts[:6]) or "-"
+    errors = ", ".join(f"{c['name']} {c['count']}" for c in summary.error_counts) or "none"
     return "\n".join(
         [
-            f"winnow run {summary['run_id']}",
-            f"  files read      {summary['n_files']} (skipped, already loaded: {summary['n_files_skipped']})",
-            f"  documents       {summary['n_documents']} ({summary['n_documents_kept']} kept)",
-            f"  lines           {summary['n_lines']}",
+            f"winnow run {summary.run_id}",
+            f"  files read      {summary.n_files} (skipped, already loaded: {summary.n_files_skipped})",
+            f"  documents       {summary.n_documents} ({summary.n_documents_kept} kept)",
+            f"  lines           {summary.n_lines}",
             f"  languages       {langs}",
-            f"  boilerplate     {summary['n_boilerplate_lines'] / n_lines:.1%} of lines",
-            f"  duplicates      {summary['n_duplicates']}",
-            f"  errors          {summary['n_errors']} ({errors})",
-            f"  datasets        {out}/{{lines,documents,duplicates,runs,errors}}",
+            f"  boilerplate     {summary.n_boilerplate_lines / n_lines:.1%} of lines",
+            f"  duplicates      {summary.n_duplicates}",
+            f"  errors          {summary.n_errors} ({errors})",
+            f"  datasets        {summary.output}/{{lines,documents,duplicates,runs,errors}}",
         ]
     )
 
 
-def _run(args: argparse.Namespace) -> int:
-    from transforms.config import PipelineConfig
+def _error(message: object) -> int:
+    print(f"winnow: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
-    for p in args.paths:
-        if not Path(p).exists():
-            print(f"winnow: error: input not found: {p}", file=sys.stderr)
-            return EXIT_USAGE
-    if args.workers < 1:
-        print("winnow: error: --workers must be >= 1", file=sys.stderr)
-        return EXIT_USAGE
+
+def _run(args: argparse.Namespace) -> int:
     try:
-        config = PipelineConfig(
-            text_field=args.text_field,
-            id_field=args.id_field,
-            lang_engine=args.lang_engine,
-            **({"batch_docs": args.batch_docs} if args.batch_docs else {}),
-            **({"batch_files": args.batch_files} if args.batch_files else {}),
-            **({"lsh_bands": args.lsh_bands} if args.lsh_bands is not None else {}),
-            **({"lsh_rows": args.lsh_rows} if args.lsh_rows is not None else {}),
-            **(
-                {"near_dup_min_jaccard": args.near_dup_jaccard}
-                if args.near_dup_jaccard is not None
-                else {}
-            ),
-            near_dup=not args.no_near_dup,
-        )
+        inputs, config, options = _settings_from_args(args)
     except ValueError as exc:
-        print(f"winnow: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    from flows.state import lsh_mismatch_message, other_lsh_state
+        return _error(exc)
+    from flows.dedup_state import lsh_mismatch_message, other_lsh_state
 
     other = other_lsh_state(Path(args.output), config)
     if other and config.near_dup and not args.fresh:  # before Prefect starts; the flow checks too
-        print(f"winnow: error: {lsh_mismatch_message(args.output, other)}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(lsh_mismatch_message(args.output, other))
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows.store import OutputLockedError, RunLock
@@ -177,25 +202,29 @@ def _run(args: argparse.Namespace) -> int:
         with RunLock(Path(args.output)):
             pass
     except OutputLockedError as exc:
-        print(f"winnow: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    from flows.etl import run_etl
+        return _error(exc)
     from flows.reaper import start_reaper
+    from flows.runners import run_etl
 
     reaper = start_reaper()  # stops the temporary Prefect server if this process is kill -9ed
     try:
         summary = run_etl(
-            args.paths, args.output, config=config, fresh=args.fresh, workers=args.workers
+            inputs,
+            args.output,
+            config=config,
+            options=options,
+            fresh=args.fresh,
+            workers=args.workers,
+            dask_address=args.dask_address,
         )
     except OutputLockedError as exc:
-        print(f"winnow: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc)
     finally:
         if reaper is not None:
             reaper.terminate()
             reaper.wait()
     print(format_summary(summary))
-    if summary["n_files"] and not summary["n_documents"]:
+    if summary.n_files and not summary.n_documents:
         print("winnow: error: no document could be read from the inputs", file=sys.stderr)
         return EXIT_NOTHING_READ
     return EXIT_OK
@@ -204,25 +233,21 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from flows.serve import DEFAULT_CRON, DEPLOYMENT_NAME, serve_etl
 
-    inputs = args.inputs or ["seeds"]
-    for p in inputs:
-        if not Path(p).exists():
-            print(f"winnow: error: input not found: {p}", file=sys.stderr)
-            return EXIT_USAGE
+    try:
+        inputs, config, options = _settings_from_args(args)
+    except ValueError as exc:
+        return _error(exc)
     if not os.environ.get("PREFECT_API_URL"):
-        print(
-            "winnow: error: serve needs a Prefect server: start one with "
+        return _error(
+            "serve needs a Prefect server: start one with "
             "`PREFECT_SERVER_API_PORT=4200 prefect server start` and export "
-            "PREFECT_API_URL=http://127.0.0.1:4200/api",
-            file=sys.stderr,
+            "PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
-        return EXIT_USAGE
-    if args.workers < 1:
-        print("winnow: error: --workers must be >= 1", file=sys.stderr)
-        return EXIT_USAGE
     serve_etl(
         inputs,
         args.output,
+        config=config,
+        options=options,
         cron=args.cron or DEFAULT_CRON,
         name=args.name or DEPLOYMENT_NAME,
         workers=args.workers,

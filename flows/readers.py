@@ -10,9 +10,7 @@ import dataclasses
 import gzip
 import io
 import os
-import signal
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +43,6 @@ MAX_EXPANDED_BYTES = 4 * 1024**3
 MAX_EXPANSION_RATIO = 100
 # Environment override of MAX_EXPANDED_BYTES (bytes), e.g. to keep a bomb test small.
 MAX_EXPANDED_ENV = "WINNOW_MAX_EXPANDED_BYTES"
-# Test-only crash/pause hook, see `hook_point` (never set it in production).
-TEST_HOOK_ENV = "WINNOW_TEST_HOOK"
 
 
 @dataclass(frozen=True)
@@ -208,24 +204,6 @@ def open_binary(path: str, *, limit: int | None = None) -> BinaryIO:
     elif comp == ".zst":
         inner = _ZstdReader(path)  # type: ignore[assignment]
     return io.BufferedReader(_LimitedReader(inner, limit), buffer_size=1 << 20)
-
-
-def hook_point(point: str) -> None:
-    """TEST-ONLY crash/pause hook: with WINNOW_TEST_HOOK="<point>=kill" the process SIGKILLs
-    itself when it reaches `point`; "<point>=sleep:<s>" pauses there. Used by
-    tests/flows/test_crash.py and benchmarks/crash_test.py to kill a run at exact places.
-    Unset (always, outside those tests) it does nothing.
-    """
-    spec = os.environ.get(TEST_HOOK_ENV)
-    if not spec:
-        return
-    where, _, action = spec.partition("=")
-    if where != point:
-        return
-    if action == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    elif action.startswith("sleep:"):
-        time.sleep(float(action.split(":", 1)[1]))
 
 
 def read_documents(item: InputFile, config: PipelineConfig) -> Iterator[Document | ErrorRecord]:

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flows.plan import RunOptions
+from transforms.config import PipelineConfig
+
 DEFAULT_CRON = "0 2 * * *"  # nightly at 02:00
 DEPLOYMENT_NAME = "winnow-scheduled"
 
 
-def deployment_parameters(inputs: list[str], output: str) -> dict:
-    """Absolute paths, so scheduled runs do not depend on the worker's cwd."""
+def deployment_parameters(
+    inputs: list[str],
+    output: str,
+    config: PipelineConfig | None = None,
+    options: RunOptions | None = None,
+) -> dict:
+    """The flow's parameters for scheduled runs: absolute paths (independent of the worker's
+    cwd) and every option, so a scheduled run reads and decides as `winnow run` would."""
+    from flows.plan import flow_parameters
+
     return {
         "inputs": [str(Path(p).resolve()) for p in inputs],
         "output": str(Path(output).resolve()),
+        **flow_parameters(config or PipelineConfig(), options or RunOptions()),
     }
 
 
@@ -20,6 +32,8 @@ def serve_etl(
     inputs: list[str],
     output: str,
     *,
+    config: PipelineConfig | None = None,
+    options: RunOptions | None = None,
     cron: str = DEFAULT_CRON,
     name: str = DEPLOYMENT_NAME,
     workers: int = 1,
@@ -32,13 +46,15 @@ def serve_etl(
     `workers` > 1 each run's batches go to local worker processes, with a `dask_address` to
     that Dask cluster (both report to the same server: PREFECT_API_URL is exported).
     """
-    from flows.etl import etl_flow, task_runner
+    from flows.etl import etl_flow
+    from flows.runners import apply_prefect_defaults, task_runner
 
+    apply_prefect_defaults()
     flow = etl_flow.with_options(task_runner=task_runner(workers, dask_address))
     flow.serve(
         name=name,
         cron=cron,
-        parameters=deployment_parameters(inputs, output),
+        parameters=deployment_parameters(inputs, output, config, options),
         description="winnow: line-first web-text ETL over new input files",
         tags=["winnow"],
     )

@@ -20,15 +20,15 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.readers import hook_point
+from flows.hooks import hook_point
+from flows.staging import COMMIT_FILE, FINAL_DIR, STAGING_DIR, staging_root
 
 DATASETS = ("lines", "documents", "duplicates", "errors", "runs")
 STATE = "_state"
-STAGING = "_staging"
-COMMIT_FILE = "COMMIT.json"
 
 
 class OutputLockedError(RuntimeError):
@@ -52,6 +52,16 @@ def write_json(obj: object, path: Path) -> Path:
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
     fsync_file(tmp)
     os.replace(tmp, path)
+    return path
+
+
+def write_npy(array: np.ndarray, path: Path) -> Path:
+    """Write a NumPy array atomically (a staged intermediate, so no fsync)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, array)
+    tmp.replace(path)
     return path
 
 
@@ -113,17 +123,6 @@ class OutputStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
-    def staging(self, run_id: str) -> Path:
-        return self.root / STAGING / run_id
-
-    def final(self, run_id: str) -> Path:
-        """Where a run writes files that become visible at commit (mirrors the root)."""
-        return self.staging(run_id) / "final"
-
-    def final_path(self, staging: Path, rel: str) -> Path:
-        """Path of a staged file that lands at OUTPUT/rel when the run commits."""
-        return staging / "final" / rel
-
     def state(self, table: str) -> Path:
         return self.root / STATE / table
 
@@ -137,17 +136,18 @@ class OutputStore:
         The `runs` manifest moves last. Re-entrant: a crash in the middle is finished by
         `recover()` on the next start, so a run is either invisible or complete.
         """
-        final = self.final(run_id)
+        staging = staging_root(self.root) / run_id
+        final = staging / FINAL_DIR
         rels = sorted(p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_file())
         rels.sort(key=lambda r: r.startswith("runs/"))  # manifest last
-        write_json({"run_id": run_id, "files": rels}, self.staging(run_id) / COMMIT_FILE)
+        write_json({"run_id": run_id, "files": rels}, staging / COMMIT_FILE)
         return self._apply(run_id)
 
     def _apply(self, run_id: str) -> list[str]:
-        staging = self.staging(run_id)
+        staging = staging_root(self.root) / run_id
         rels = json.loads((staging / COMMIT_FILE).read_text())["files"]
         for k, rel in enumerate(rels):
-            src, dst = staging / "final" / rel, self.root / rel
+            src, dst = staging / FINAL_DIR / rel, self.root / rel
             if src.exists():
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, dst)
@@ -165,7 +165,7 @@ class OutputStore:
         must be rolled forward first), and with `keep=[run_id]` once the run id is known.
         """
         done: list[str] = []
-        root = self.root / STAGING
+        root = staging_root(self.root)
         if not root.exists():
             return done
         for staging in sorted(root.iterdir()):
@@ -178,5 +178,5 @@ class OutputStore:
 
     def reset(self) -> None:
         """Delete every dataset and all state (`--fresh`)."""
-        for name in (*DATASETS, STATE, STAGING):
+        for name in (*DATASETS, STATE, STAGING_DIR):
             shutil.rmtree(self.root / name, ignore_errors=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +135,21 @@ def minhash_signatures(
     return out
 
 
+def text_signatures(
+    texts: Sequence[str],
+    *,
+    shingle_words: int = SHINGLE_WORDS,
+    num_perm: int = LSH_BANDS * LSH_ROWS,
+) -> np.ndarray:
+    """MinHash signatures (documents x num_perm) of content texts; a row depends on its text only.
+
+    >>> text_signatures(["a b c d e f g", ""], num_perm=4).shape
+    (2, 4)
+    """
+    shingles = [shingle_hashes(t, n=shingle_words) for t in texts]
+    return minhash_signatures(shingles, num_perm=num_perm)
+
+
 def band_keys(
     signatures: np.ndarray, *, bands: int = LSH_BANDS, rows: int = LSH_ROWS
 ) -> np.ndarray:
@@ -218,3 +233,105 @@ def resolve_clusters(n: int, pairs: np.ndarray) -> np.ndarray:
         if rx != ry:
             parent[max(rx, ry)] = min(rx, ry)
     return np.fromiter((find(i) for i in range(n)), np.int64, n)
+
+
+# --- near-duplicate decisions over a run and the state of earlier runs ----------------------
+
+
+def run_ordinals(run_seq: int, positions: np.ndarray) -> np.ndarray:
+    """Global survivor order of a run's documents: run_seq << 32 | position in the run.
+
+    >>> run_ordinals(2, np.array([0, 5])).tolist()
+    [8589934592, 8589934597]
+    """
+    return (np.int64(run_seq) << np.int64(32)) + np.asarray(positions, np.int64)
+
+
+def band_candidates(
+    new_keys: np.ndarray,
+    new_ordinals: np.ndarray,
+    prior_keys: np.ndarray,
+    prior_ordinals: np.ndarray,
+    *,
+    first_new: int,
+) -> np.ndarray:
+    """Candidate pairs of one band that involve a new document (ordinal >= `first_new`).
+
+    >>> band_candidates(np.array([7, 8], np.uint64), np.array([10, 11]),
+    ...                 np.array([7], np.uint64), np.array([1]), first_new=10).tolist()
+    [[1, 10]]
+    """
+    keys = np.concatenate([np.asarray(prior_keys, np.uint64), np.asarray(new_keys, np.uint64)])
+    ords = np.concatenate(
+        [np.asarray(prior_ordinals, np.int64), np.asarray(new_ordinals, np.int64)]
+    )
+    pairs = candidate_pairs(keys, ords)
+    return pairs[pairs[:, 1] >= first_new]
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    """A new document (by ordinal) in a near-duplicate cluster whose survivor is `kept`."""
+
+    ordinal: int
+    kept: int
+    similarity: float
+
+
+def resolve_near_duplicates(
+    pairs: np.ndarray,
+    signatures: Mapping[int, np.ndarray],
+    *,
+    first_new: int,
+    min_jaccard: float,
+) -> list[NearDuplicate]:
+    """Confirm candidate pairs by estimated Jaccard, cluster them (union-find) and name each
+    removed new document's survivor: the cluster's first-seen (lowest ordinal) member.
+
+    `signatures` maps every ordinal in `pairs` to its signature; documents with an ordinal
+    below `first_new` (earlier runs) are never removed. Sorted by ordinal.
+
+    >>> sigs = {1: np.array([1, 2, 3, 4]), 10: np.array([1, 2, 3, 9]), 11: np.array([5, 6, 7, 8])}
+    >>> resolve_near_duplicates(np.array([[1, 10], [10, 11]]), sigs, first_new=10, min_jaccard=0.7)
+    [NearDuplicate(ordinal=10, kept=1, similarity=0.75)]
+    """
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    if not len(pairs):
+        return []
+    a = np.stack([signatures[int(x)] for x in pairs[:, 0]])
+    c = np.stack([signatures[int(x)] for x in pairs[:, 1]])
+    confirmed = pairs[estimate_jaccard(a, c) >= min_jaccard]
+    nodes = np.unique(confirmed)  # sorted ordinals: rank order = survivor order
+    roots = resolve_clusters(len(nodes), np.searchsorted(nodes, confirmed))
+    found = []
+    for i, o in enumerate(nodes.tolist()):
+        keep = int(nodes[roots[i]])
+        if o < first_new or keep == o:
+            continue
+        simil = float(estimate_jaccard(signatures[o][None], signatures[keep][None])[0])
+        found.append(NearDuplicate(o, keep, simil))
+    return found
+
+
+def chain_to_near_survivors(
+    found: Sequence[Duplicate], kept: Mapping[str, str]
+) -> tuple[list[Duplicate], dict[str, str]]:
+    """Point exact copies of a near duplicate, and its content hash, at the near survivor.
+
+    A document removed as an exact copy of X, where X itself is a near duplicate of Y, is
+    recorded as a copy of Y (with X's similarity), so `kept_doc_id` always names a document
+    that is in `documents`. Returns new values; nothing passed in is changed.
+
+    >>> found = [Duplicate("x", "y", "near", 0.8), Duplicate("x2", "x", "exact", 1.0)]
+    >>> chained, kept = chain_to_near_survivors(found, {"h": "x"})
+    >>> chained[1], kept
+    (Duplicate(doc_id='x2', kept_doc_id='y', kind='exact', similarity=0.8), {'h': 'y'})
+    """
+    near = {d.doc_id: d for d in found if d.kind == "near"}
+    chained = [
+        Duplicate(d.doc_id, near[d.kept_doc_id].kept_doc_id, d.kind, near[d.kept_doc_id].similarity)
+        if d.kind == "exact" and d.kept_doc_id in near
+        else d
+        for d in found
+    ]
+    return chained, {h: near[d].kept_doc_id if d in near else d for h, d in kept.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json
+from collections.abc import Iterable, Iterator, Mapping
 
 import xxhash
 
@@ -43,38 +44,46 @@ def make_doc_id(source: str, record: int) -> str:
     return xxhash.xxh3_64_hexdigest(f"{source}\x00{record}".encode())
 
 
-def claim_doc_id(
-    doc: Document, taken: dict[str, tuple[str, int]]
-) -> tuple[Document, ErrorRecord | None]:
-    """The document under an id no earlier document in `taken` has, and `taken` updated.
+def assign_doc_ids(
+    records: Iterable[Document | ErrorRecord], *, revisions: Mapping[str, str] | None = None
+) -> Iterator[Document | ErrorRecord]:
+    """Every document under an id no earlier document of `records` holds; errors pass through.
 
-    An id from the input (`--id-field`) that an earlier document already holds is replaced
-    by the positional id (`make_doc_id`), and a `duplicate_id` error row says so: two
-    documents under one id would merge their lines.
+    A document of a source in `revisions` (source -> checksum: a new version of a file loaded
+    before) gets `revise_doc_id`, so two versions never share an id. An id from the input
+    (`--id-field`) that an earlier document already holds is replaced by the positional id
+    (`make_doc_id`), followed by a `duplicate_id` error row: two documents under one id would
+    merge their lines. Nothing passed in is mutated.
 
-    >>> taken = {}
-    >>> claim_doc_id(Document("a", "x.jsonl", 0, "One."), taken)[1] is None
-    True
-    >>> doc, err = claim_doc_id(Document("a", "x.jsonl", 1, "Two."), taken)
-    >>> doc.doc_id == make_doc_id("x.jsonl", 1), err.reason
+    >>> docs = [Document("a", "x.jsonl", 0, "One."), Document("a", "x.jsonl", 1, "Two.")]
+    >>> out = list(assign_doc_ids(docs))
+    >>> out[1].doc_id == make_doc_id("x.jsonl", 1), out[2].reason
     (True, 'duplicate_id')
     """
-    prior = taken.get(doc.doc_id)
-    if prior is None:
-        taken[doc.doc_id] = (doc.source, doc.record)
-        return doc, None
-    new_id = make_doc_id(doc.source, doc.record)
-    while new_id in taken:  # only if an input id happens to equal a positional id
-        new_id = xxhash.xxh3_64_hexdigest(f"{new_id}\x00duplicate".encode())
-    taken[new_id] = (doc.source, doc.record)
-    err = ErrorRecord(
-        doc.source,
-        doc.record,
-        "duplicate_id",
-        f"id {doc.doc_id!r} already used by {prior[0]} record {prior[1]}; "
-        f"document kept as doc_id {new_id}",
-    )
-    return dataclasses.replace(doc, doc_id=new_id), err
+    taken: dict[str, tuple[str, int]] = {}  # doc_id -> (source, record) of its holder
+    for rec in records:
+        if isinstance(rec, ErrorRecord):
+            yield rec
+            continue
+        if revisions and rec.source in revisions:
+            rec = dataclasses.replace(rec, doc_id=revise_doc_id(rec.doc_id, revisions[rec.source]))
+        prior = taken.get(rec.doc_id)
+        if prior is None:
+            taken[rec.doc_id] = (rec.source, rec.record)
+            yield rec
+            continue
+        new_id = make_doc_id(rec.source, rec.record)
+        while new_id in taken:  # only if an input id happens to equal a positional id
+            new_id = xxhash.xxh3_64_hexdigest(f"{new_id}\x00duplicate".encode())
+        taken[new_id] = (rec.source, rec.record)
+        yield dataclasses.replace(rec, doc_id=new_id)
+        yield ErrorRecord(
+            rec.source,
+            rec.record,
+            "duplicate_id",
+            f"id {rec.doc_id!r} already used by {prior[0]} record {prior[1]}; "
+            f"document kept as doc_id {new_id}",
+        )
 
 
 def revise_doc_id(doc_id: str, checksum: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,33 @@ class ErrorRecord:
     record: int
     reason: str
     message: str
+
+
+@dataclass(frozen=True)
+class DocumentLines:
+    """The labelled lines of one document, as the flag stage needs them (one entry per line)."""
+
+    texts: Sequence[str]
+    keys: Sequence[int]
+    langs_raw: Sequence[str]
+    key_doc_counts: Sequence[int]
+    lang_scores: Sequence[float] | None = None  # None: every raw label counts as sure (1.0)
+
+
+@dataclass(frozen=True)
+class FinishedDocument:
+    """One document after the flag stage: its per-line columns and its document row."""
+
+    line_columns: Mapping[str, list]
+    row: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class LabelledChunk:
+    """Stage A output of a chunk of documents: line label columns, the documents read (in
+    input order), the error rows met on the way, and documents per line key."""
+
+    columns: Mapping[str, list]
+    documents: Sequence[Document]
+    errors: Sequence[ErrorRecord]
+    key_counts: Mapping[int, int] = field(default_factory=dict)

@@ -1,12 +1,14 @@
-"""Assemble the per-line and per-document rows from the stage functions (pure)."""
+"""Line rows and document rows: label lines, then finish each document from its lines (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from transforms.boilerplate import flag_lines
 from transforms.dedup import content_hash
-from transforms.documents import content_text
 from transforms.language import (
     LangResult,
     content_language,
@@ -17,15 +19,58 @@ from transforms.language import (
 )
 from transforms.lines import line_key, split_lines
 from transforms.quality import quality_signals
-from transforms.records import Document
+from transforms.records import (
+    Document,
+    DocumentLines,
+    ErrorRecord,
+    FinishedDocument,
+    LabelledChunk,
+)
 
 LABEL_COLUMNS = ("doc_id", "line_no", "start", "end", "text", "line_key", "lang_raw", "lang_score")
+# The line columns `finish_documents` adds to the label columns, in output order.
+FLAG_COLUMNS = (
+    "lang",
+    "lang_reason",
+    "is_boilerplate",
+    "boilerplate_reasons",
+    "dup_in_doc",
+    "key_doc_count",
+)
+# Template lines reported per batch: boilerplate lines seen in at least this many documents.
+TEMPLATE_MIN_DOCS = 2
+TEMPLATE_TOP = 10
+
+
+def chunk_records(
+    records: Iterable[Document | ErrorRecord], *, size: int
+) -> Iterator[tuple[list[Document], list[ErrorRecord]]]:
+    """Documents in chunks of `size`, each with the error rows met since the last chunk.
+
+    >>> docs = [Document(str(i), "a.jsonl", i, "x") for i in range(3)]
+    >>> [(len(d), len(e)) for d, e in chunk_records(docs, size=2)]
+    [(2, 0), (1, 0)]
+    """
+    if size < 1:
+        raise ValueError("size must be >= 1")
+    docs: list[Document] = []
+    errors: list[ErrorRecord] = []
+    for rec in records:
+        if isinstance(rec, ErrorRecord):
+            errors.append(rec)
+            continue
+        docs.append(rec)
+        if len(docs) >= size:
+            yield docs, errors
+            docs, errors = [], []
+    if docs or errors:
+        yield docs, errors
 
 
 def label_documents(
     docs: Sequence[Document], *, engine: str = "auto", cache: dict[str, LangResult] | None = None
 ) -> dict[str, list]:
-    """Stage A: every line of every document with its key and raw language label."""
+    """Every line of every document with its key and raw language label (LABEL_COLUMNS)."""
     cols: dict[str, list] = {name: [] for name in LABEL_COLUMNS}
     split = [(doc, split_lines(doc.text)) for doc in docs]
     texts = [ln.text for _, lines in split for ln in lines]
@@ -46,6 +91,80 @@ def label_documents(
     return cols
 
 
+def label_chunk(
+    docs: Sequence[Document],
+    errors: Sequence[ErrorRecord] = (),
+    *,
+    engine: str = "auto",
+    cache: dict[str, LangResult] | None = None,
+) -> LabelledChunk:
+    """A chunk's label columns and documents per line key (errors passed through)."""
+    cols = label_documents(docs, engine=engine, cache=cache) if docs else {}
+    counts = count_keys_per_document(cols["doc_id"], cols["line_key"]) if docs else {}
+    return LabelledChunk(columns=cols, documents=list(docs), errors=list(errors), key_counts=counts)
+
+
+def count_keys_per_document(doc_ids: Sequence[str], keys: Sequence[int]) -> Mapping[int, int]:
+    """How many distinct documents contain each non-empty key.
+
+    >>> count_keys_per_document(["a", "a", "b"], [7, 7, 7])
+    {7: 2}
+    """
+    counts: dict[int, int] = {}
+    for pair in set(zip(doc_ids, keys, strict=True)):
+        if pair[1]:
+            counts[pair[1]] = counts.get(pair[1], 0) + 1
+    return counts
+
+
+def lookup_key_counts(
+    keys: np.ndarray, known_keys: np.ndarray, known_counts: np.ndarray
+) -> np.ndarray:
+    """Documents per key for each of `keys` (int32; 0 for the empty key 0 and unknown keys).
+
+    >>> lookup_key_counts(np.array([5, 0, 9], np.uint64), np.array([9, 5], np.uint64),
+    ...                   np.array([3, 2])).tolist()
+    [2, 0, 3]
+    """
+    if not len(known_keys):
+        return np.zeros(len(keys), np.int32)
+    order = np.argsort(known_keys, kind="stable")
+    sorted_keys, sorted_counts = known_keys[order], known_counts[order]
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    hit = (sorted_keys[pos] == keys) & (keys != 0)
+    return np.where(hit, sorted_counts[pos], 0).astype(np.int32)
+
+
+def group_rows(row_doc_ids: Sequence[str], doc_ids: Sequence[str]) -> list[list[int]]:
+    """Row indices of each document of `doc_ids`, in that order (rows keep their order).
+
+    >>> group_rows(["a", "b", "a", "c"], ["c", "a", "b"])
+    [[3], [0, 2], [1]]
+    """
+    rows: dict[str, list[int]] = {}
+    for i, doc_id in enumerate(row_doc_ids):
+        rows.setdefault(doc_id, []).append(i)
+    return [rows[doc_id] for doc_id in doc_ids]
+
+
+def _take(values: Sequence, idx: list[int]) -> Sequence:
+    """`values` at `idx`: a slice when the rows are contiguous (written document by document)."""
+    lo, hi = idx[0], idx[-1] + 1
+    return values[lo:hi] if hi - lo == len(idx) else [values[i] for i in idx]
+
+
+def document_lines(columns: Mapping[str, Sequence], doc_ids: Sequence[str]) -> list[DocumentLines]:
+    """The label columns of a batch regrouped per document, in `doc_ids` order."""
+    out = []
+    for idx in group_rows(columns["doc_id"], doc_ids):
+        texts, keys, langs, counts, scores = (
+            _take(columns[c], idx)
+            for c in ("text", "line_key", "lang_raw", "key_doc_count", "lang_score")
+        )
+        out.append(DocumentLines(texts, keys, langs, counts, scores))
+    return out
+
+
 def dup_in_doc(keys: Sequence[int]) -> list[bool]:
     """True when an earlier line of the same document has the same (non-empty) key.
 
@@ -60,73 +179,110 @@ def dup_in_doc(keys: Sequence[int]) -> list[bool]:
     return out
 
 
-def finish_document(
-    texts: Sequence[str],
-    keys: Sequence[int],
-    langs_raw: Sequence[str],
-    key_doc_counts: Sequence[int],
-    *,
-    lang_scores: Sequence[float] | None = None,
-    engine: str = "auto",
-    reasons: Sequence[tuple[str, ...]] | None = None,
-    text_lang: str | None = None,
-) -> tuple[dict[str, list], dict[str, object]]:
-    """Stage B for one document: line flags and final language, then the document row.
+def content_text(texts: Sequence[str], is_boilerplate: Sequence[bool]) -> str:
+    """The content lines joined with newlines (line first, then document).
 
-    `reasons` (from `flag_lines`) and `text_lang` (label of the content text) skip those
-    steps when `finish_documents` computed them for a whole batch.
+    >>> content_text(["Article.", "Log in", "More text."], [False, True, False])
+    'Article.\\nMore text.'
     """
-    if reasons is None:
-        reasons = flag_lines(texts, keys, key_doc_counts)
+    return "\n".join(t for t, b in zip(texts, is_boilerplate, strict=True) if not b)
+
+
+def _finish(
+    lines: DocumentLines, reasons: Sequence[tuple[str, ...]], text_lang: str, engine: str
+) -> FinishedDocument:
+    """Line columns and document row of one document from its flags and content language."""
+    texts = lines.texts
     is_bp = [bool(r) for r in reasons]
     weights = [len(t.strip()) for t in texts]
     content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
     text = content_text(texts, is_bp)
-    doc_lang = content_language(langs_raw, content_w, text, engine=engine, text_lang=text_lang)
-    scores = [1.0] * len(texts) if lang_scores is None else lang_scores
-    langs, lang_reasons = smooth_languages(langs_raw, scores, texts, doc_lang=doc_lang)
-    line_cols = {
+    doc_lang = content_language(
+        lines.langs_raw, content_w, text, engine=engine, text_lang=text_lang
+    )
+    scores = [1.0] * len(texts) if lines.lang_scores is None else lines.lang_scores
+    langs, lang_reasons = smooth_languages(lines.langs_raw, scores, texts, doc_lang=doc_lang)
+    line_columns = {
         "lang": langs,
         "lang_reason": lang_reasons,
         "is_boilerplate": is_bp,
         "boilerplate_reasons": [list(r) for r in reasons],
-        "dup_in_doc": dup_in_doc(keys),
-        "key_doc_count": list(key_doc_counts),
+        "dup_in_doc": dup_in_doc(lines.keys),
+        "key_doc_count": list(lines.key_doc_counts),
     }
-    doc_row = {
+    mix = language_mix(langs, weights)
+    row = {
         "lang": doc_lang,
-        "lang_mix": language_mix(langs, weights),
+        "lang_mix": [{"lang": k, "share": v} for k, v in mix.items()],
         "text": text,
         "n_lines": len(texts),
         "n_content_lines": len(texts) - sum(is_bp),
         "content_hash": content_hash(text),
         **quality_signals(text),
     }
-    return line_cols, doc_row
+    return FinishedDocument(line_columns, row)
 
 
 def finish_documents(
-    docs: Sequence[
-        tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[int], Sequence[float]]
-    ],
-    *,
-    engine: str = "auto",
-) -> list[tuple[dict[str, list], dict[str, object]]]:
-    """`finish_document` of many documents (texts, keys, langs_raw, key_doc_counts, scores),
-    with the content texts' languages detected in one batched call (same labels)."""
-    reasons = [flag_lines(d[0], d[1], d[3]) for d in docs]
-    texts = [content_text(d[0], [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)]
-    whole = detect_languages(texts, engine=engine)
-    return [
-        finish_document(*d[:4], lang_scores=d[4], engine=engine, reasons=rs, text_lang=w.lang)
-        for d, rs, w in zip(docs, reasons, whole, strict=True)
+    docs: Sequence[DocumentLines], *, engine: str = "auto"
+) -> list[FinishedDocument]:
+    """Boilerplate flags, final line languages and the document row of each document; the
+    content texts' languages are detected in one batched call."""
+    reasons = [flag_lines(d.texts, d.keys, d.key_doc_counts) for d in docs]
+    texts = [
+        content_text(d.texts, [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)
     ]
+    whole = detect_languages(texts, engine=engine)
+    return [_finish(d, rs, w.lang, engine) for d, rs, w in zip(docs, reasons, whole, strict=True)]
 
 
-def count_keys_per_document(doc_ids: Sequence[str], keys: Sequence[int]) -> Mapping[int, int]:
-    """How many distinct documents contain each non-empty key."""
-    counts: dict[int, int] = {}
-    for pair in set(zip(doc_ids, keys, strict=True)):
-        if pair[1]:
-            counts[pair[1]] = counts.get(pair[1], 0) + 1
-    return counts
+def finish_document(lines: DocumentLines, *, engine: str = "auto") -> FinishedDocument:
+    """`finish_documents` of one document."""
+    return finish_documents([lines], engine=engine)[0]
+
+
+@dataclass(frozen=True)
+class FlaggedBatch:
+    """A batch after flagging: row order of its lines (documents in input order), the flag
+    columns in that order, and one document row per document."""
+
+    order: list[int]
+    line_columns: dict[str, list]
+    rows: list[Mapping[str, object]]
+
+
+def flag_documents(
+    columns: Mapping[str, Sequence], doc_ids: Sequence[str], *, engine: str = "auto"
+) -> FlaggedBatch:
+    """Flag every document of a batch from its label columns (with `key_doc_count`)."""
+    groups = group_rows(columns["doc_id"], doc_ids)
+    finished = finish_documents(document_lines(columns, doc_ids), engine=engine)
+    line_columns: dict[str, list] = {name: [] for name in FLAG_COLUMNS}
+    for doc in finished:
+        for name in FLAG_COLUMNS:
+            line_columns[name].extend(doc.line_columns[name])
+    order = [i for idx in groups for i in idx]
+    return FlaggedBatch(order, line_columns, [doc.row for doc in finished])
+
+
+def top_template_lines(
+    texts: Sequence[str],
+    keys: Sequence[int],
+    key_doc_counts: Sequence[int],
+    is_boilerplate: Sequence[bool],
+    *,
+    top: int = TEMPLATE_TOP,
+    min_docs: int = TEMPLATE_MIN_DOCS,
+) -> list[tuple[str, int]]:
+    """The most widespread boilerplate lines (first text of each key) with their document count.
+
+    >>> top_template_lines(["Menu", "Text.", "Menu "], [1, 2, 1], [9, 9, 9], [True, False, True])
+    [('Menu', 9)]
+    """
+    seen: set[int] = set()
+    found: list[tuple[str, int]] = []
+    for text, key, n, bp in zip(texts, keys, key_doc_counts, is_boilerplate, strict=True):
+        if bp and n >= min_docs and key not in seen:
+            seen.add(key)
+            found.append((text, int(n)))
+    return sorted(found, key=lambda kv: -kv[1])[:top]

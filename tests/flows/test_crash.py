@@ -1,6 +1,6 @@
 """Crash safety: SIGKILL the CLI at exact points, re-run, get the uninterrupted datasets.
 
-The kill points are the test hook in flows/readers.py (`hook_point`, env WINNOW_TEST_HOOK,
+The kill points are the test hook in flows/hooks.py (`hook_point`, env WINNOW_TEST_HOOK,
 "<point>=kill"); also: a second run on a locked output fails fast with exit 2.
 """
 
@@ -21,7 +21,7 @@ import psutil
 import pyarrow.parquet as pq
 import pytest
 
-from flows.readers import TEST_HOOK_ENV
+from flows.hooks import TEST_HOOK_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.etl import run_etl
+from flows.plan import RunOptions
+from flows.runners import run_etl
 from transforms.config import PipelineConfig
 from transforms.extract import make_doc_id
 
@@ -32,7 +33,7 @@ def _datasets(out: Path) -> dict[str, bytes]:
 def seeds_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("dedup")
     shutil.copytree(Path(__file__).parents[2] / "seeds", root / "seeds")
-    run_etl([str(root / "seeds")], str(root / "out"), config=PipelineConfig(batch_files=2))
+    run_etl([str(root / "seeds")], str(root / "out"), options=RunOptions(batch_files=2))
     return root
 
 
@@ -69,7 +70,7 @@ def test_datasets_do_not_depend_on_workers_or_file_creation_order(seeds_run, tmp
     run_etl(
         [str(tmp_path / "in" / "seeds")],
         str(tmp_path / "out"),
-        config=PipelineConfig(batch_files=2),
+        options=RunOptions(batch_files=2),
         workers=2,
     )
     assert _datasets(tmp_path / "out") == _datasets(seeds_run / "out")

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.etl import _run_id, code_hash, run_etl
+from flows.plan import code_hash, make_run_id, plan_batches
 from flows.readers import InputFile
+from flows.runners import run_etl
 from flows.store import DATASETS
 from tests.conftest import SAMPLE_PAGE
 from transforms.config import PipelineConfig
@@ -65,7 +66,7 @@ def test_sample_page_document_is_its_article(sample_run, sample_lines):
     assert doc["lang"] == "en"
     assert doc["text"] == "\n".join(sample_lines[0:6])
     assert doc["n_lines"] == 32 and doc["n_content_lines"] == 6
-    assert summary["n_documents_kept"] == 1 and summary["n_errors"] == 0
+    assert summary.n_documents_kept == 1 and summary.n_errors == 0
     # quality signals are computed on the six article lines only
     assert doc["gopher_dup_line_frac"] == 0.0
     assert doc["c4_terminal_punct_ratio"] == 1.0
@@ -80,7 +81,7 @@ def test_every_dataset_is_readable(sample_run):
     assert runs["n_lines"].tolist() == [32]
     # the run records which code made it, and the code is part of the run id (resume safety)
     assert runs["code_hash"].tolist() == [code_hash()]
-    assert runs["run_id"][0] == _run_id(1, runs["config_hash"][0], _inputs(runs))
+    assert runs["run_id"][0] == make_run_id(1, runs["config_hash"][0], _inputs(runs))
     assert not (out / "_staging").exists() or not any((out / "_staging").iterdir())
 
 
@@ -128,7 +129,7 @@ def test_seeds_run_dedups_and_reports_errors(seeds_copy, tmp_path):
     # the ferry story: its lines split no/da, the content text as a whole says `no`
     ferry = docs[docs["text"].str.startswith("Ny ferjerute")]
     assert ferry["lang"].astype(str).tolist() == ["no"]
-    assert summary["n_documents"] == len(docs) + len(dups)
+    assert summary.n_documents == len(docs) + len(dups)
 
 
 def test_rerun_on_same_output_adds_nothing(seeds_copy, tmp_path):
@@ -185,7 +186,7 @@ def test_repeated_input_ids_keep_every_document_apart(tmp_path):
     records = [{"id": i, "text": t} for i, t in zip(["a", "a", "b"], texts, strict=True)]
     (inputs / "x.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     summary = run_etl([str(inputs)], str(out), config=PipelineConfig(id_field="id"))
-    assert summary["n_documents"] == 3
+    assert summary.n_documents == 3
     lines, errors = pd.read_parquet(out / "lines"), pd.read_parquet(out / "errors")
     docs = pd.read_parquet(out / "documents")
     assert sorted(docs["doc_id"]) == sorted(lines["doc_id"].unique()) and len(docs) == 3
@@ -248,29 +249,28 @@ def test_other_lsh_settings_on_an_existing_output_are_refused(tmp_path):
 
 
 def test_batches_are_bounded_by_files_and_expanded_bytes():
-    from flows.etl import BATCH_BYTES, COMPRESSED_WEIGHT, plan_batches
+    from flows.plan import BATCH_BYTES, COMPRESSED_WEIGHT
     from flows.readers import InputFile
 
     small = [InputFile(f"s{i}.txt", f"s{i}.txt", 1000, "x") for i in range(450)]
-    assert [len(b) for b in plan_batches(small, PipelineConfig(batch_files=200))] == [200, 200, 50]
+    assert [len(b) for b in plan_batches(small, batch_files=200)] == [200, 200, 50]
     shard = BATCH_BYTES // COMPRESSED_WEIGHT // 2 + 1  # expands to just over half a batch
     shards = [InputFile(f"{i}.jsonl.gz", f"{i}.jsonl.gz", shard, "x") for i in range(4)]
-    assert [len(b) for b in plan_batches(shards, PipelineConfig())] == [1, 1, 1, 1]
+    assert [len(b) for b in plan_batches(shards)] == [1, 1, 1, 1]
     mib = 1024**2
     big = [InputFile(f"{i}.jsonl", f"{i}.jsonl", mib, "x") for i in range(100)]
-    assert [len(b) for b in plan_batches(big, PipelineConfig())] == [8] * 12 + [4]  # 8 MiB cap
+    assert [len(b) for b in plan_batches(big)] == [8] * 12 + [4]  # 8 MiB cap
 
 
 def test_small_inputs_get_balanced_batches_independent_of_workers():
-    from flows.etl import MIN_BATCH_BYTES, TARGET_BATCHES, plan_batches
+    from flows.plan import MIN_BATCH_BYTES, TARGET_BATCHES
     from flows.readers import InputFile
-    from transforms.config import PipelineConfig
 
     mib = 1024**2
     # 20 MiB of plain shards: about TARGET_BATCHES batches of equal size, not 3 of 8 MiB
     plain = [InputFile(f"{i}.jsonl", f"{i}.jsonl", mib, "x") for i in range(20)]
-    sizes = [len(b) for b in plan_batches(plain, PipelineConfig())]
+    sizes = [len(b) for b in plan_batches(plain)]
     assert sizes == [2] * 10 and len(sizes) >= TARGET_BATCHES
     # tiny inputs are not cut below MIN_BATCH_BYTES
     tiny = [InputFile(f"{i}.jsonl", f"{i}.jsonl", MIN_BATCH_BYTES // 8, "x") for i in range(8)]
-    assert [len(b) for b in plan_batches(tiny, PipelineConfig())] == [8]
+    assert [len(b) for b in plan_batches(tiny)] == [8]

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from flows.etl import run_etl
 from flows.report import site_of, write_report
+from flows.runners import run_etl
 from tests.conftest import REPO
 
 

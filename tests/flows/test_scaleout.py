@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.etl import plan_batches, run_etl
+from flows.plan import RunOptions, plan_batches
 from flows.readers import discover_inputs
-from transforms.config import PipelineConfig
+from flows.runners import run_etl
 
 # Small batches so the seeds make several batches for the workers to share.
-CONFIG = PipelineConfig(batch_files=1)
+OPTIONS = RunOptions(batch_files=1)
 
 
 def _dataset_bytes(out: Path) -> dict[str, bytes]:
@@ -32,14 +32,14 @@ def sequential(tmp_path_factory):
     import shutil
 
     shutil.copytree(REPO / "seeds", root / "seeds")
-    summary = run_etl([str(root / "seeds")], str(root / "one"), config=CONFIG)
+    summary = run_etl([str(root / "seeds")], str(root / "one"), options=OPTIONS)
     return root, summary
 
 
 def test_local_worker_processes_match_sequential_run(sequential):
     root, one = sequential
-    two = run_etl([str(root / "seeds")], str(root / "two"), config=CONFIG, workers=2)
-    assert one["run_id"] == two["run_id"]
+    two = run_etl([str(root / "seeds")], str(root / "two"), options=OPTIONS, workers=2)
+    assert one.run_id == two.run_id
     a, b = _dataset_bytes(root / "one"), _dataset_bytes(root / "two")
     assert len([k for k in a if k.startswith("lines/")]) > 1  # really several batches
     assert a == b
@@ -59,7 +59,7 @@ def test_existing_dask_cluster_by_address_matches_sequential_run(sequential):
             run_etl(
                 [str(root / "seeds")],
                 str(root / "addr"),
-                config=CONFIG,
+                options=OPTIONS,
                 dask_address=cluster.scheduler_address,
             )
     finally:
@@ -77,8 +77,8 @@ def test_thousands_of_files_stay_at_few_hundred_task_runs(tmp_path, n_files):
         (tmp_path / f"{i:05d}.txt").write_text(f"Document {i}. Some text here.\n")
     files, errors = discover_inputs([str(tmp_path)])
     assert len(files) == n_files and not errors
-    batches = plan_batches(files, PipelineConfig())
+    batches = plan_batches(files)
     assert [f for b in batches for f in b] == files  # input order kept, nothing lost
-    assert len(batches) == -(-n_files // PipelineConfig().batch_files)
+    assert len(batches) == -(-n_files // RunOptions().batch_files)
     # extract + flag + load per batch, plus count-keys and dedup
     assert 3 * len(batches) + 2 <= MAX_TASK_RUNS

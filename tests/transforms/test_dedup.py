@@ -4,14 +4,21 @@ import numpy as np
 import pytest
 
 from transforms.dedup import (
+    Duplicate,
+    NearDuplicate,
+    band_candidates,
     band_keys,
     candidate_pairs,
+    chain_to_near_survivors,
     content_hash,
     estimate_jaccard,
     find_exact_duplicates,
     minhash_signatures,
     resolve_clusters,
+    resolve_near_duplicates,
+    run_ordinals,
     shingle_hashes,
+    text_signatures,
 )
 
 
@@ -139,3 +146,50 @@ def test_bad_arguments_raise():
         minhash_signatures([], num_perm=0)
     with pytest.raises(ValueError):
         estimate_jaccard(np.zeros((1, 4)), np.zeros((1, 5)))
+
+
+def test_band_candidates_only_pairs_with_a_new_document():
+    first = int(run_ordinals(2, np.zeros(1))[0])
+    new_o = run_ordinals(2, np.array([0, 1]))
+    prior_k, prior_o = np.array([7, 7], np.uint64), np.array([3, 4])  # two earlier docs, one key
+    pairs = band_candidates(np.array([7, 8], np.uint64), new_o, prior_k, prior_o, first_new=first)
+    assert pairs.tolist() == [[3, int(new_o[0])], [4, int(new_o[0])]]  # never the prior pair 3-4
+
+
+def _sig(*values):
+    return np.array(values, np.uint32)
+
+
+def test_resolve_near_duplicates_first_seen_survives_and_prior_is_never_removed():
+    first = 100
+    sigs = {
+        5: _sig(1, 2, 3, 4),
+        100: _sig(1, 2, 3, 9),
+        101: _sig(1, 2, 3, 4),
+        102: _sig(7, 7, 7, 7),
+    }
+    pairs = np.array([[5, 100], [100, 101], [101, 102]])
+    got = resolve_near_duplicates(pairs, sigs, first_new=first, min_jaccard=0.75)
+    assert got == [NearDuplicate(100, 5, 0.75), NearDuplicate(101, 5, 1.0)]  # 102 not confirmed
+    # a chain among new documents only: the lowest ordinal survives, whatever the pair order
+    chain = resolve_near_duplicates(np.array([[101, 100]]), sigs, first_new=first, min_jaccard=0.7)
+    assert chain == [NearDuplicate(101, 100, 0.75)]
+    assert resolve_near_duplicates(np.empty((0, 2)), {}, first_new=first, min_jaccard=0.7) == []
+
+
+def test_chain_to_near_survivors_points_exact_copies_at_the_near_survivor():
+    found = [
+        Duplicate("copy", "x", "exact", 1.0),
+        Duplicate("other", "z", "exact", 1.0),
+        Duplicate("x", "y", "near", 0.8),
+    ]
+    kept = {"hx": "x", "hz": "z"}
+    chained, new_kept = chain_to_near_survivors(found, kept)
+    assert chained[0] == Duplicate("copy", "y", "exact", 0.8)
+    assert chained[1:] == found[1:]
+    assert new_kept == {"hx": "y", "hz": "z"} and kept == {"hx": "x", "hz": "z"}
+
+
+def test_text_signatures_equal_texts_equal_rows():
+    s = text_signatures(["one two three four five six", "one two three four five six", ""])
+    assert s.shape == (3, 112) and (s[0] == s[1]).all() and (s[2] == 0xFFFFFFFF).all()

@@ -167,3 +167,29 @@ def test_long_line_error_flags_but_names_the_kept_document(text, flagged):
     assert (rec is not None) == flagged
     if flagged:
         assert rec.reason == "line_too_long" and doc.doc_id in rec.message
+
+
+def test_assign_doc_ids_revises_versions_and_resolves_collisions_without_mutation():
+    from transforms.extract import assign_doc_ids, make_doc_id, revise_doc_id
+
+    docs = [
+        Document("id1", "a.jsonl", 0, "One."),
+        ErrorRecord("a.jsonl", 1, "malformed_json", "bad"),
+        Document("id1", "a.jsonl", 2, "Two."),  # repeated input id
+        Document("x", "b.txt", 0, "Three."),  # a new version of a loaded file
+    ]
+    before = list(docs)
+    out = list(assign_doc_ids(docs, revisions={"b.txt": "c0ffee"}))
+    assert docs == before  # nothing mutated
+    assert [type(r).__name__ for r in out] == [
+        "Document",
+        "ErrorRecord",
+        "Document",
+        "ErrorRecord",
+        "Document",
+    ]
+    assert out[0].doc_id == "id1"
+    assert out[2].doc_id == make_doc_id("a.jsonl", 2) and out[3].reason == "duplicate_id"
+    assert out[4].doc_id == revise_doc_id("x", "c0ffee")
+    ids = [r.doc_id for r in out if isinstance(r, Document)]
+    assert len(set(ids)) == len(ids)

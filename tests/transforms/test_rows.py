@@ -1,13 +1,24 @@
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from transforms.extract import document_from_text
 from transforms.lines import line_key
+from transforms.records import Document, DocumentLines, ErrorRecord
 from transforms.rows import (
+    chunk_records,
     count_keys_per_document,
+    document_lines,
     dup_in_doc,
     finish_document,
     finish_documents,
+    flag_documents,
+    group_rows,
+    label_chunk,
     label_documents,
+    lookup_key_counts,
+    top_template_lines,
 )
 
 LANGID_SAMPLE = Path(__file__).parents[1] / "data" / "langid" / "sample.tsv"
@@ -18,10 +29,12 @@ def test_rows_of_sample_page(sample_text, sample_lines):
     doc = document_from_text("seeds/sample.txt", 0, sample_text)
     cols = label_documents([doc], engine="py")
     assert cols["line_no"] == list(range(32))
-    line_cols, row = finish_document(cols["text"], cols["line_key"], cols["lang_raw"], [1] * 32)
+    lines = DocumentLines(cols["text"], cols["line_key"], cols["lang_raw"], [1] * 32)
+    finished = finish_document(lines)
+    row, line_cols = finished.row, finished.line_columns
     assert row["text"] == "\n".join(sample_lines[:6])
     assert row["lang"] == "en" and row["n_content_lines"] == 6
-    assert set(row["lang_mix"]) >= {"en", "no"}
+    assert {m["lang"] for m in row["lang_mix"]} >= {"en", "no"}
     assert line_cols["dup_in_doc"][9:12] == [True, True, True]
 
 
@@ -51,7 +64,84 @@ def test_finish_documents_batch_equals_one_by_one():
     for lang in LANGS:
         texts = _sentences(lang)
         langs = [lang, "af", "af"]
-        docs.append((texts, [line_key(t) for t in texts], langs, [1, 1, 1], [1.0, 1.0, 1.0]))
+        keys = [line_key(t) for t in texts]
+        docs.append(DocumentLines(texts, keys, langs, [1, 1, 1], [1.0, 1.0, 1.0]))
     batched = finish_documents(docs)
-    assert [row["lang"] for _, row in batched] == list(LANGS)
-    assert batched == [finish_document(*d[:4], lang_scores=d[4]) for d in docs]
+    assert [d.row["lang"] for d in batched] == list(LANGS)
+    assert batched == [finish_document(d) for d in docs]
+
+
+@pytest.mark.parametrize(
+    ("row_ids", "doc_ids", "expected"),
+    [
+        (["a", "a", "b"], ["a", "b"], [[0, 1], [2]]),
+        (["a", "b", "a"], ["b", "a"], [[1], [0, 2]]),  # interleaved rows, other document order
+        (["x"], ["x"], [[0]]),
+    ],
+)
+def test_group_rows_regroups_a_batch_per_document(row_ids, doc_ids, expected):
+    assert group_rows(row_ids, doc_ids) == expected
+
+
+def test_document_lines_gather_non_contiguous_rows():
+    cols = {
+        "doc_id": ["a", "b", "a"],
+        "text": ["A1.", "B1.", "A2."],
+        "line_key": [1, 2, 3],
+        "lang_raw": ["en", "de", "en"],
+        "key_doc_count": [1, 1, 2],
+        "lang_score": [0.9, 0.8, 0.7],
+    }
+    a, b = document_lines(cols, ["a", "b"])
+    assert list(a.texts) == ["A1.", "A2."] and list(a.key_doc_counts) == [1, 2]
+    assert list(b.keys) == [2] and list(b.lang_scores) == [0.8]
+
+
+def test_flag_documents_orders_lines_by_document_and_keeps_every_line(sample_text):
+    docs = [
+        document_from_text("a.txt", 0, sample_text),
+        document_from_text("b.txt", 0, "Second document. It has a sentence."),
+    ]
+    cols = label_documents(docs, engine="py")
+    cols["key_doc_count"] = [1] * len(cols["doc_id"])
+    flagged = flag_documents(cols, [docs[1].doc_id, docs[0].doc_id], engine="py")
+    assert sorted(flagged.order) == list(range(len(cols["doc_id"])))
+    assert [cols["doc_id"][i] for i in flagged.order[:1]] == [docs[1].doc_id]
+    assert all(len(v) == len(flagged.order) for v in flagged.line_columns.values())
+    assert [r["n_lines"] for r in flagged.rows] == [1, 32]
+
+
+def test_chunk_records_keeps_every_record_in_order():
+    recs = [Document(str(i), "a.jsonl", i, "x") for i in range(5)]
+    recs.insert(2, ErrorRecord("a.jsonl", 9, "malformed_json", "bad"))
+    chunks = list(chunk_records(recs, size=2))
+    assert [[d.doc_id for d in docs] for docs, _ in chunks] == [["0", "1"], ["2", "3"], ["4"]]
+    assert [len(errs) for _, errs in chunks] == [0, 1, 0]
+    only_errors = list(chunk_records(recs[2:3], size=2))
+    assert only_errors == [([], [recs[2]])]
+
+
+def test_label_chunk_counts_documents_per_key():
+    docs = [Document("1", "a", 0, "Menu\nText one."), Document("2", "a", 1, "Menu\nOther.")]
+    chunk = label_chunk(docs, engine="py")
+    assert chunk.key_counts[line_key("Menu")] == 2
+    assert label_chunk([], [ErrorRecord("a", 0, "r", "m")]).columns == {}
+
+
+def test_lookup_key_counts_is_a_join_with_zero_for_unknown_and_empty():
+    keys = np.array([5, 0, 9, 4], np.uint64)
+    got = lookup_key_counts(keys, np.array([9, 5, 0], np.uint64), np.array([3, 2, 7]))
+    assert got.tolist() == [2, 0, 3, 0]
+    assert (
+        lookup_key_counts(keys, np.array([], np.uint64), np.array([], np.int64)).tolist() == [0] * 4
+    )
+
+
+def test_top_template_lines_first_text_per_key_most_widespread_first():
+    got = top_template_lines(
+        ["A", "B", "A ", "C", "D"],
+        [1, 2, 1, 3, 4],
+        [5, 9, 5, 1, 9],
+        [True, True, True, True, False],
+    )
+    assert got == [("B", 9), ("A", 5)]

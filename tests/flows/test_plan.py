@@ -1,0 +1,33 @@
+"""Run planning: new files, new versions, run ids, scheduling options (no Prefect)."""
+
+import pytest
+
+from flows.plan import RunOptions, make_run_id, plan_inputs
+from flows.readers import InputFile
+
+
+def _f(source: str, checksum: str) -> InputFile:
+    return InputFile(source, f"/in/{source}", 10, checksum)
+
+
+def test_plan_inputs_skips_loaded_files_and_names_new_versions():
+    files = [_f("a.txt", "1"), _f("b.txt", "2"), _f("c.txt", "3")]
+    plan = plan_inputs(files, [("a.txt", "1"), ("b.txt", "old")])
+    assert [f.source for f in plan.new] == ["b.txt", "c.txt"]
+    assert plan.revisions == {"b.txt": "2"} and plan.n_skipped == 1
+
+
+def test_run_id_depends_on_inputs_and_config_not_on_scheduling():
+    files = [_f("a.txt", "1")]
+    assert make_run_id(1, "cfg", files) == make_run_id(1, "cfg", files)
+    assert make_run_id(1, "cfg", files) != make_run_id(1, "cfg2", files)
+    assert make_run_id(1, "cfg", files) != make_run_id(1, "cfg", [_f("a.txt", "2")])
+    assert make_run_id(2, "cfg", files).startswith("00002-")
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"batch_docs": 0}, {"batch_files": 0}, {"lang_engine": "fasttext"}]
+)
+def test_run_options_reject_bad_values(kwargs):
+    with pytest.raises(ValueError):
+        RunOptions(**kwargs)
