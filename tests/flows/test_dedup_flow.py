@@ -98,7 +98,7 @@ def test_second_run_dedups_against_the_first_and_a_rerun_changes_nothing(seeds_r
     assert (dups["kind"] == "near").all()
     before = _files(out, "lines", "documents", "duplicates", "errors", "_state")
     again = run_etl([str(first), str(second)], str(out))
-    assert again["n_files"] == 0 and again["n_duplicates"] == 0
+    assert again.n_files == 0 and again.n_duplicates == 0
     after = _files(out, "lines", "documents", "duplicates", "errors", "_state")
     changed = {k for k in after if before.get(k) != after[k]}
     # a re-run adds only its own empty parts and removes nothing

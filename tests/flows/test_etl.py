@@ -100,7 +100,7 @@ def _dataset_bytes(out: Path) -> dict[str, bytes]:
 def test_same_inputs_give_identical_datasets(seeds_copy, tmp_path):
     a = run_etl([str(seeds_copy)], str(tmp_path / "a"))
     b = run_etl([str(seeds_copy)], str(tmp_path / "b"))
-    assert a["run_id"] == b["run_id"]
+    assert a.run_id == b.run_id
     bytes_a, bytes_b = _dataset_bytes(tmp_path / "a"), _dataset_bytes(tmp_path / "b")
     assert bytes_a and bytes_a == bytes_b
 
@@ -137,7 +137,7 @@ def test_rerun_on_same_output_adds_nothing(seeds_copy, tmp_path):
     run_etl([str(seeds_copy)], str(out))
     before = _dataset_bytes(out)
     second = run_etl([str(seeds_copy)], str(out))
-    assert second["n_files"] == 0 and second["n_files_skipped"] == 5
+    assert second.n_files == 0 and second.n_files_skipped == 5
     assert _dataset_bytes(out).keys() >= before.keys()
     for name in ("lines", "documents", "duplicates"):
         assert (
@@ -160,7 +160,7 @@ def test_changed_file_is_a_new_version_with_its_own_doc_ids(tmp_path):
     # the scraper rewrote the file: same article, one more footer line
     page.write_text(SAMPLE_PAGE.read_text() + "\n© 2026 Example Media. All rights reserved.\n")
     second = run_etl([str(inputs)], str(out))
-    assert second["n_files"] == 1 and second["n_documents"] == 1
+    assert second.n_files == 1 and second.n_documents == 1
     docs, dups = pd.read_parquet(out / "documents"), pd.read_parquet(out / "duplicates")
     lines = pd.read_parquet(out / "lines")
     new_id = (set(lines["doc_id"]) - set(first["doc_id"])).pop()
