@@ -13,6 +13,7 @@ import json
 import os
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,8 +21,9 @@ from prefect import flow, get_run_logger
 from prefect import runtime as prefect_runtime
 
 from flows import schemas
-from flows.dedup_state import loaded_inputs, lsh_mismatch_message, other_lsh_state, write_inputs
+from flows.dedup_state import lsh_mismatch_message, other_lsh_state, write_inputs
 from flows.hooks import hook_point
+from flows.ledger import read_ledger, stage_ledger
 from flows.plan import (
     BATCH_DOCS,
     BATCH_FILES,
@@ -31,9 +33,10 @@ from flows.plan import (
     make_run_id,
     plan_batches,
     plan_inputs,
+    reading_options,
     settings_of,
 )
-from flows.readers import discover_inputs
+from flows.readers import discover_inputs, max_expanded_bytes
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
 from flows.store import OutputStore, RunLock, write_json, write_parquet
@@ -77,6 +80,7 @@ class RunContext:
     plan: InputPlan
     discovery_errors: list[ErrorRecord]
     started: datetime
+    reading: str  # reading options (ledger key)
 
 
 def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fresh: bool):
@@ -91,13 +95,16 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
     files, discovery_errors = discover_inputs(inputs)
-    plan = plan_inputs(files, loaded_inputs(store))
+    output = store.root.resolve()  # never read the output (datasets, state) as input
+    files = [f for f in files if not Path(f.path).resolve().is_relative_to(output)]
+    reading = reading_options(config, max_expanded_bytes=max_expanded_bytes())
+    plan = plan_inputs(files, read_ledger(store), reading=reading)
     run_seq = store.committed_runs() + 1
     run_id = make_run_id(run_seq, config_hash(config), plan.new)
     store.recover(keep=[run_id])
     staging = Staging.of(store.root, run_id, run_seq)
     write_json({"flow_run_id": str(prefect_runtime.flow_run.id)}, staging.flow_run_file)
-    return RunContext(store, staging, run_id, plan, discovery_errors, started)
+    return RunContext(store, staging, run_id, plan, discovery_errors, started, reading)
 
 
 def _stage_run_records(
@@ -118,6 +125,7 @@ def _stage_run_records(
     write_parquet(error_table, staging.dataset_part("errors"))
     inputs = [dataclasses.asdict(f) for f in run.plan.new]
     write_inputs(inputs, staging)
+    stage_ledger(staging, [staging.batch_ledger(e.batch) for e in extracted])
     reasons, langs, n_boilerplate, templates = merge_flag_results(flagged)
     summary = RunSummary(
         run_id=run.run_id,
@@ -144,6 +152,7 @@ def _stage_run_records(
         output=str(run.store.root.resolve()),
         seconds_label=sum(e.seconds_label for e in extracted),
         template_lines=templates,
+        read_reasons=count_rows(Counter(run.plan.reasons.values())),
     )
     runs_row = summary.runs_row(schemas.RUNS.names)
     write_parquet(
@@ -192,7 +201,9 @@ def etl_flow(
         progress = start_progress(len(batches))
         extracted = _gather(
             [
-                extract_batch.submit(b, staging, i, config, options, run.run_id, run.plan.revisions)
+                extract_batch.submit(
+                    b, staging, i, config, options, run.run_id, run.plan.revisions, run.reading
+                )
                 for i, b in enumerate(batches)
             ],
             *(progress, 0, 50),

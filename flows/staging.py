@@ -74,6 +74,9 @@ class Staging:
     def batch_keys(self, batch: int) -> Path:
         return self.folder / "a" / f"keys-b{batch:05d}.parquet"
 
+    def batch_ledger(self, batch: int) -> Path:
+        return self.folder / "a" / f"ledger-b{batch:05d}.parquet"
+
     def extract_done(self, batch: int) -> Path:
         return self.folder / "a" / f"b{batch:05d}.done.json"
 

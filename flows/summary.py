@@ -27,6 +27,7 @@ class ExtractResult:
     lines: int
     errors: int
     seconds_label: float = 0.0
+    plan_key: str = ""  # `flows.tasks.batch_key` of the batch this result belongs to
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class RunSummary:
     output: str = ""
     seconds_label: float = 0.0
     template_lines: tuple[tuple[str, int], ...] = ()
+    read_reasons: list[dict] = field(default_factory=list)  # why files were read: new, ...
 
     def runs_row(self, schema_names: list[str]) -> dict:
         """The `runs` dataset row."""

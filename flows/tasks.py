@@ -8,6 +8,7 @@ benchmarks/profile_stages.py: logging falls back to the `winnow` logger outside 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import logging
@@ -38,6 +39,7 @@ from flows.dedup_state import (
     write_minhash_state,
 )
 from flows.hooks import hook_point
+from flows.ledger import ledger_rows, write_ledger_rows
 from flows.plan import RunOptions
 from flows.readers import InputFile, read_documents
 from flows.staging import Staging
@@ -105,6 +107,21 @@ def _doc_meta_table(docs: list[Document]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schemas.DOC_META)
 
 
+def batch_key(
+    files: list[InputFile], revisions: dict[str, str], options: RunOptions, reading: str
+) -> str:
+    """What decides a batch's extract output: its files, their revision tokens, the chunk
+    size and the reading options (a finished batch is reused only under the same key)."""
+    blob = json.dumps(
+        [
+            [(f.source, f.checksum, revisions.get(f.source)) for f in files],
+            options.batch_docs,
+            reading,
+        ]
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def _read_files(files: list[InputFile], config: PipelineConfig) -> Iterator[Document | ErrorRecord]:
     for item in files:
         yield from read_documents(item, config)
@@ -119,16 +136,22 @@ def extract_batch(
     options: RunOptions,
     run_id: str,
     revisions: dict[str, str],
+    reading: str = "",
 ) -> ExtractResult:
     """Read one batch of files: documents under unique ids, their lines with keys and raw
-    language labels (in chunks of `batch_docs` documents), error rows, documents per key.
+    language labels (in chunks of `batch_docs` documents), error rows, documents per key,
+    and the ledger rows saying what was read of each file.
 
-    `revisions` (source -> new checksum) gives documents of a new version of a loaded file
-    ids of their own. A batch finished before a kill is reused as it is.
+    `revisions` (source -> token) gives documents of a file read before in another form ids
+    of their own. A batch finished before a kill is reused only when it was planned with the
+    same files, revisions and options (a resumed run may cut its batches differently).
     """
     done = staging.extract_done(batch)
+    key = batch_key(files, revisions, options, reading)
     if done.exists():
-        return ExtractResult(**json.loads(done.read_text()))
+        result = ExtractResult(**json.loads(done.read_text()))
+        if result.plan_key == key:
+            return result
     tmp = staging.labels_tmp(batch)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     docs: list[Document] = []
@@ -153,7 +176,11 @@ def extract_batch(
     write_parquet(errors_table(errors, run_id), staging.batch_errors(batch))
     keys = {"line_key": list(key_counts), "n_docs": list(key_counts.values())}
     write_parquet(pa.table(keys, schema=KEY_COUNTS), staging.batch_keys(batch))
-    result = ExtractResult(batch, len(files), len(docs), n_lines, len(errors), round(t_label, 6))
+    rows = ledger_rows(files, [*docs, *errors], reading=reading, run_id=run_id)
+    write_ledger_rows(rows, staging.batch_ledger(batch))
+    result = ExtractResult(
+        batch, len(files), len(docs), n_lines, len(errors), round(t_label, 6), key
+    )
     write_json(dataclasses.asdict(result), done)
     hook_point(f"extract-{batch}")
     _logger().info(
