@@ -196,12 +196,15 @@ def _run(args: argparse.Namespace) -> int:
         return _error(lsh_mismatch_message(args.output, other))
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.store import OutputLockedError, RunLock
+    from flows.store import OutputError, OutputStore, RunLock
 
     try:  # fail fast, before Prefect starts (the flow takes the lock again for the run)
+        if Path(args.output).exists() and not Path(args.output).is_dir():
+            raise OutputError(f"cannot use {args.output} as output: not a folder")
+        OutputStore(args.output).check_format()
         with RunLock(Path(args.output)):
             pass
-    except OutputLockedError as exc:
+    except OutputError as exc:
         return _error(exc)
     from flows.reaper import start_reaper
     from flows.runners import run_etl
@@ -217,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
             workers=args.workers,
             dask_address=args.dask_address,
         )
-    except OutputLockedError as exc:
+    except OutputError as exc:
         return _error(exc)
     finally:
         if reaper is not None:

@@ -39,7 +39,7 @@ from flows.plan import (
 from flows.readers import discover_inputs, max_expanded_bytes
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
-from flows.store import OutputStore, RunLock, write_json, write_parquet
+from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, RunLock, write_json, write_parquet
 from flows.summary import (
     ExtractResult,
     FlagResult,
@@ -67,6 +67,7 @@ from transforms.config import (
     PipelineConfig,
     config_hash,
 )
+from transforms.language import UND
 from transforms.records import ErrorRecord
 
 
@@ -91,6 +92,7 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     if fresh:
         store.reset()
     store.recover()  # roll a half-finished commit forward before reading state
+    store.check_format()
     other = other_lsh_state(store.root, config) if config.near_dup else None
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
@@ -105,6 +107,15 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     staging = Staging.of(store.root, run_id, run_seq)
     write_json({"flow_run_id": str(prefect_runtime.flow_run.id)}, staging.flow_run_file)
     return RunContext(store, staging, run_id, plan, discovery_errors, started, reading)
+
+
+def _stage_empty_datasets(store: OutputStore, staging: Staging) -> None:
+    """`lines` and `documents` always exist as folders with their schema once a run has
+    committed (an empty file where no run has loaded a row), so readers never fail."""
+    if not staging.staged_parts("lines") and not store.has_parts("lines"):
+        write_parquet(schemas.LINES.empty_table(), staging.lines_part(0))
+    if not staging.staged_parts("documents") and not store.has_parts("documents"):
+        write_parquet(schemas.DOCUMENTS.empty_table(), staging.documents_part(UND))
 
 
 def _stage_run_records(
@@ -125,6 +136,8 @@ def _stage_run_records(
     write_parquet(error_table, staging.dataset_part("errors"))
     inputs = [dataclasses.asdict(f) for f in run.plan.new]
     write_inputs(inputs, staging)
+    write_json({"format": STATE_FORMAT}, staging.state_file(FORMAT_FILE))
+    _stage_empty_datasets(run.store, staging)
     stage_ledger(staging, [staging.batch_ledger(e.batch) for e in extracted])
     reasons, langs, n_boilerplate, templates = merge_flag_results(flagged)
     summary = RunSummary(

@@ -105,6 +105,14 @@ class Staging:
         """_state/<table>: key_counts, inputs or hashes."""
         return self.final(f"_state/{table}/part-{self.run_seq:05d}.parquet")
 
+    def state_file(self, name: str) -> Path:
+        """A file directly in _state/ (FORMAT.json)."""
+        return self.final(f"_state/{name}")
+
+    def staged_parts(self, dataset: str) -> list[Path]:
+        """The Parquet files this run has staged for a dataset."""
+        return sorted((self.final_root / dataset).rglob("*.parquet"))
+
     def minhash_sig_part(self, state: str, chunk: int) -> Path:
         return self.final(f"_state/{state}/sig/part-{self.run_seq:05d}-{chunk:04d}.parquet")
 

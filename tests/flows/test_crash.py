@@ -202,3 +202,25 @@ def test_killed_run_stops_its_temporary_prefect_server(baseline, tmp_path):
         proc.kill()
     _, alive = psutil.wait_procs(children, timeout=30)  # the server and the reaper
     assert not alive, [p.cmdline() for p in alive]
+
+
+def test_resume_with_other_batch_settings_loads_every_file_once(baseline, tmp_path):
+    """Killed after extract batches of 2 files, resumed with batches of 5: the finished batches
+    do not match the new plan, so they are redone; every document is loaded exactly once."""
+    inp, base = baseline
+    out = tmp_path / "out"
+    proc = winnow(inp, out, hook="extract-1=kill")
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    cmd, env = winnow_cmd(inp, out)
+    proc = subprocess.run(
+        [*cmd, "--batch-files", "5"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name, key in (("documents", "doc_id"), ("duplicates", "doc_id"), ("lines", "doc_id")):
+        got = pd.read_parquet(out / name)[key].value_counts().sort_index()
+        want = pd.read_parquet(base / name)[key].value_counts().sort_index()
+        assert got.equals(want), name
+    ledger = pd.read_parquet(out / "_state" / "ledger")
+    assert sorted(ledger["source"]) == sorted(pd.read_parquet(base / "_state" / "inputs")["source"])
+    again = winnow(inp, out)  # the ledger says every file was read: nothing to do
+    assert again.returncode == 0 and "files read      0" in again.stdout
