@@ -52,12 +52,14 @@ from flows.summary import (
     start_progress,
 )
 from flows.tasks import (
+    claim_ids,
     count_keys,
     dedup_documents,
     errors_table,
     extract_batch,
     flag_batch,
     load_documents,
+    stage_empty_datasets,
 )
 from transforms.config import (
     LSH_BANDS,
@@ -67,7 +69,6 @@ from transforms.config import (
     PipelineConfig,
     config_hash,
 )
-from transforms.language import UND
 from transforms.records import ErrorRecord
 
 
@@ -109,15 +110,6 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     return RunContext(store, staging, run_id, plan, discovery_errors, started, reading)
 
 
-def _stage_empty_datasets(store: OutputStore, staging: Staging) -> None:
-    """`lines` and `documents` always exist as folders with their schema once a run has
-    committed (an empty file where no run has loaded a row), so readers never fail."""
-    if not staging.staged_parts("lines") and not store.has_parts("lines"):
-        write_parquet(schemas.LINES.empty_table(), staging.lines_part(0))
-    if not staging.staged_parts("documents") and not store.has_parts("documents"):
-        write_parquet(schemas.DOCUMENTS.empty_table(), staging.documents_part(UND))
-
-
 def _stage_run_records(
     run: RunContext,
     config: PipelineConfig,
@@ -132,12 +124,13 @@ def _stage_run_records(
     error_table = pa.concat_tables(
         [errors_table(run.discovery_errors, run.run_id)]
         + [pq.read_table(staging.batch_errors(e.batch)) for e in extracted]
+        + ([pq.read_table(staging.id_errors)] if staging.id_errors.exists() else [])
     )
     write_parquet(error_table, staging.dataset_part("errors"))
     inputs = [dataclasses.asdict(f) for f in run.plan.new]
     write_inputs(inputs, staging)
     write_json({"format": STATE_FORMAT}, staging.state_file(FORMAT_FILE))
-    _stage_empty_datasets(run.store, staging)
+    stage_empty_datasets(run.store, staging)
     stage_ledger(staging, [staging.batch_ledger(e.batch) for e in extracted])
     reasons, langs, n_boilerplate, templates = merge_flag_results(flagged)
     summary = RunSummary(
@@ -222,9 +215,13 @@ def etl_flow(
             *(progress, 0, 50),
         )
         key_counts = count_keys(store, staging, len(batches))
+        renames = None
+        if config.id_field:  # input ids: unique across batches and runs
+            revised = sorted(run.plan.revisions)
+            renames = claim_ids(store, staging, len(batches), run.run_id, revised)
         flagged = _gather(
             [
-                flag_batch.submit(staging, i, key_counts, config, options)
+                flag_batch.submit(staging, i, key_counts, config, options, renames)
                 for i in range(len(batches))
             ],
             *(progress, 50, 40),

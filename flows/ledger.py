@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flows import schemas
@@ -79,3 +80,24 @@ def stage_ledger(staging: Staging, batch_parts: list[Path]) -> Path:
     """The run's ledger part: every batch's rows in batch order."""
     tables = [schemas.LEDGER.empty_table()] + [pq.read_table(p) for p in batch_parts]
     return write_parquet(pa.concat_tables(tables), staging.state_part(LEDGER))
+
+
+# --- input ids (`--id-field`): checked against every earlier run -----------------------------
+IDS = "ids"
+IDS_SCHEMA = pa.schema([("doc_id", pa.string())])
+
+
+def prior_input_ids(store: OutputStore, ids: list[str]) -> set[str]:
+    """Those of `ids` that an earlier run loaded as input ids."""
+    folder = store.state(IDS)
+    parts = sorted(folder.glob("part-*.parquet")) if folder.exists() else []
+    if not parts or not ids:
+        return set()
+    table = ds.dataset(parts, format="parquet").to_table(
+        filter=ds.field("doc_id").isin(pa.array(ids, pa.string()))
+    )
+    return set(table["doc_id"].to_pylist())
+
+
+def write_input_ids(ids: list[str], staging: Staging) -> Path:
+    return write_parquet(pa.table({"doc_id": ids}, schema=IDS_SCHEMA), staging.state_part(IDS))

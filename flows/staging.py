@@ -58,6 +58,15 @@ class Staging:
     def key_counts(self) -> Path:
         return self.folder / "key_counts.parquet"
 
+    @property
+    def id_renames(self) -> Path:
+        """Documents whose input id an earlier document holds: (batch, row, new doc_id)."""
+        return self.folder / "id_renames.parquet"
+
+    @property
+    def id_errors(self) -> Path:
+        return self.folder / "id_errors.parquet"
+
     # --- extract (stage a) ---
     def labels(self, batch: int) -> Path:
         return self.folder / "a" / f"labels-b{batch:05d}.parquet"

@@ -39,7 +39,7 @@ from flows.dedup_state import (
     write_minhash_state,
 )
 from flows.hooks import hook_point
-from flows.ledger import ledger_rows, write_ledger_rows
+from flows.ledger import ledger_rows, prior_input_ids, write_input_ids, write_ledger_rows
 from flows.plan import RunOptions
 from flows.readers import InputFile, read_documents
 from flows.staging import Staging
@@ -56,7 +56,8 @@ from transforms.dedup import (
     run_ordinals,
     text_signatures,
 )
-from transforms.extract import assign_doc_ids
+from transforms.extract import assign_doc_ids, claim_input_ids, make_doc_id
+from transforms.language import UND
 from transforms.records import Document, ErrorRecord
 from transforms.rows import (
     chunk_records,
@@ -190,6 +191,49 @@ def extract_batch(
     return result
 
 
+RENAMES = pa.schema([("batch", pa.int32()), ("row", pa.int64()), ("doc_id", pa.string())])
+
+
+@task(task_run_name="claim-ids", cache_policy=NO_CACHE)
+def claim_ids(
+    store: OutputStore, staging: Staging, n_batches: int, run_id: str, revised: list[str]
+) -> Path:
+    """Input ids (`--id-field`) already held by an earlier batch or an earlier run: those
+    documents keep their positional id instead (renamed in the flag task), with an error row.
+    Stages the run's input ids for the next runs' checks."""
+    metas = [
+        pq.read_table(staging.doc_meta(b), columns=["doc_id", "source", "record"])
+        for b in range(n_batches)
+    ]
+    docs = [tuple(r.values()) for t in metas for r in t.to_pylist()]
+    where = [(b, i) for b, t in enumerate(metas) for i in range(t.num_rows)]
+    taken = prior_input_ids(store, [d[0] for d in docs])
+    renames, errors = claim_input_ids(docs, taken=taken, revised=set(revised))
+    rows = [{"batch": where[k][0], "row": where[k][1], "doc_id": v} for k, v in renames.items()]
+    write_parquet(pa.Table.from_pylist(rows, schema=RENAMES), staging.id_renames)
+    write_parquet(errors_table(errors, run_id), staging.id_errors)
+    kept = [
+        d[0]
+        for k, d in enumerate(docs)
+        if k not in renames and d[0] != make_doc_id(d[1], d[2]) and d[1] not in revised
+    ]
+    write_input_ids(kept, staging)
+    return staging.id_renames
+
+
+def _renamed(metas: list[dict], labels, renames: Path | None, batch: int) -> None:
+    """Apply this batch's id renames (from `claim_ids`) to its metadata and label rows."""
+    if renames is None:
+        return
+    table = pq.read_table(renames, filters=[("batch", "=", batch)])
+    new_of = {}
+    for row, doc_id in zip(table["row"].to_pylist(), table["doc_id"].to_pylist(), strict=True):
+        new_of[metas[row]["doc_id"]] = doc_id
+        metas[row]["doc_id"] = doc_id
+    if new_of:
+        labels["doc_id"] = labels["doc_id"].map(lambda d: new_of.get(d, d))
+
+
 def _sum_counts(tables: list[pa.Table]) -> pa.Table:
     """Documents per key summed over tables of (line_key, n_docs)."""
     total = pa.concat_tables(tables).group_by("line_key").aggregate([("n_docs", "sum")])
@@ -211,7 +255,12 @@ def count_keys(store: OutputStore, staging: Staging, n_batches: int) -> Path:
 
 @task(task_run_name="flag-{batch:05d}", cache_policy=NO_CACHE)
 def flag_batch(
-    staging: Staging, batch: int, key_counts: Path, config: PipelineConfig, options: RunOptions
+    staging: Staging,
+    batch: int,
+    key_counts: Path,
+    config: PipelineConfig,
+    options: RunOptions,
+    renames: Path | None = None,
 ) -> FlagResult:
     """Boilerplate flags, final languages and document rows of one batch (and the MinHash
     signatures of its documents, so the serial dedup task only selects rows)."""
@@ -221,6 +270,7 @@ def flag_batch(
         write_parquet(schemas.LINES.empty_table(), staging.lines_part(batch))
         write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
         return FlagResult()
+    _renamed(metas, labels, renames, batch)
     counts = pq.read_table(key_counts)
     columns = {c: labels[c].tolist() for c in ("doc_id", "text", "line_key", "lang_raw")}
     columns["lang_score"] = labels["lang_score"].tolist()
@@ -415,3 +465,12 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> int:
         fsync_file(tmp)
         os.replace(tmp, path)
     return kept
+
+
+def stage_empty_datasets(store: OutputStore, staging: Staging) -> None:
+    """`lines` and `documents` always exist as folders with their schema once a run has
+    committed (an empty file where no run has loaded a row), so readers never fail."""
+    if not staging.staged_parts("lines") and not store.has_parts("lines"):
+        write_parquet(schemas.LINES.empty_table(), staging.lines_part(0))
+    if not staging.staged_parts("documents") and not store.has_parts("documents"):
+        write_parquet(schemas.DOCUMENTS.empty_table(), staging.documents_part(UND))

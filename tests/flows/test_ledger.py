@@ -107,3 +107,37 @@ def test_output_inside_the_input_is_never_read_as_input(tmp_path):
     run_etl([str(inputs)], str(inputs / "out"))
     again = run_etl([str(inputs)], str(inputs / "out"))
     assert again.n_files == 0 and again.n_errors == 0 and again.n_files_skipped == 1
+
+
+def test_repeated_input_ids_across_files_and_runs_never_remove_a_neighbour(tmp_path):
+    """--id-field values repeated in another batch or an earlier run: the later document keeps
+    its positional id (with a duplicate_id row) and nothing else is lost or merged."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    words = ["rivers", "hills", "forests", "cities", "harbours", "deserts"]
+    for f in range(2):
+        rows = [
+            {"id": f"u{i}", "text": f"File {f} record {i} is about {words[(f * 3 + i) % 6]} today."}
+            for i in range(3)
+        ]
+        (inputs / f"part{f}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    config = PipelineConfig(id_field="id")
+    run_etl([str(inputs)], str(out), config=config, options=RunOptions(batch_files=1))
+    docs = pd.read_parquet(out / "documents")
+    assert len(docs) == 6 and docs["doc_id"].is_unique
+    assert sorted(docs.loc[docs["source"].str.endswith("part0.jsonl"), "doc_id"]) == [
+        "u0",
+        "u1",
+        "u2",
+    ]
+    errors = pd.read_parquet(out / "errors")
+    assert (errors["reason"] == "duplicate_id").sum() == 3
+    assert pd.read_parquet(out / "duplicates").empty
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "more.jsonl").write_text(json.dumps({"id": "u1", "text": "A new text on valleys."}))
+    summary = run_etl([str(later)], str(out), config=config)
+    docs = pd.read_parquet(out / "documents")
+    assert len(docs) == 7 and docs["doc_id"].is_unique and summary.n_documents_kept == 1
+    assert "u1" in set(docs.loc[docs["source"].str.endswith("part0.jsonl"), "doc_id"])
