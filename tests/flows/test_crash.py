@@ -224,3 +224,41 @@ def test_resume_with_other_batch_settings_loads_every_file_once(baseline, tmp_pa
     assert sorted(ledger["source"]) == sorted(pd.read_parquet(base / "_state" / "inputs")["source"])
     again = winnow(inp, out)  # the ledger says every file was read: nothing to do
     assert again.returncode == 0 and "files read      0" in again.stdout
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])
+def test_kill_in_the_first_second_of_worker_start_leaves_no_process(baseline, tmp_path, delay):
+    """SIGKILL a 2-worker run `delay` s after its first worker process appears (workers still
+    importing): every process it started exits (workers, resource tracker, reaper)."""
+    inp, _ = baseline
+    out = tmp_path / "out"
+    cmd, env = winnow_cmd(inp, out, workers=2)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    seen: set[psutil.Process] = set()
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(psutil.Error):
+                seen.update(psutil.Process(proc.pid).children(recursive=True))
+            if any("multiprocessing" in " ".join(_cmdline(p)) for p in seen):
+                break
+            time.sleep(0.02)
+        time.sleep(delay)
+        with contextlib.suppress(psutil.Error):
+            seen.update(psutil.Process(proc.pid).children(recursive=True))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+    assert any("multiprocessing" in " ".join(_cmdline(p)) for p in seen), "no worker started"
+    _, alive = psutil.wait_procs(seen, timeout=30)
+    assert not alive, [_cmdline(p) for p in alive]
+
+
+def _cmdline(p: psutil.Process) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
