@@ -1,19 +1,25 @@
 """Extract stage, I/O part: discover input files and stream documents out of them.
 
-Readers yield `Document` or `ErrorRecord` values; a bad item never raises.
+Readers yield `Document` or `ErrorRecord` values; a bad input item never raises, and a bad
+record costs only that record: the records before it (and, where the format allows, after
+it) are still read. Only the library errors named in `_READ_ERRORS` become error rows; any
+other exception is a bug in winnow and propagates.
 """
 
 from __future__ import annotations
 
 import bz2
 import dataclasses
+import fcntl
 import gzip
 import io
 import os
 import signal
+import stat
 import tempfile
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -22,13 +28,17 @@ import xxhash
 
 from transforms.config import PipelineConfig
 from transforms.extract import (
+    MAX_HTML_BYTES,
     document_from_bytes,
-    document_from_html,
     document_from_text,
+    html_documents,
+    html_too_large,
     long_line_error,
     parse_jsonl_line,
+    scrub_surrogates,
+    sniff_bom,
 )
-from transforms.records import Document, ErrorRecord
+from transforms.records import Document, ErrorReason, ErrorRecord
 
 COMPRESSIONS = (".gz", ".zst", ".bz2")
 TEXT_SUFFIXES = (".txt", ".text")
@@ -45,18 +55,55 @@ MAX_EXPANDED_BYTES = 4 * 1024**3
 MAX_EXPANSION_RATIO = 100
 # Environment override of MAX_EXPANDED_BYTES (bytes), e.g. to keep a bomb test small.
 MAX_EXPANDED_ENV = "WINNOW_MAX_EXPANDED_BYTES"
+# Longest line (bytes) a document may hold and still be loaded (`line_over_limit` above,
+# checked while streaming, before any decoding). The flow holds ~20 copies of a line
+# (a 300 MB line peaked at 6.1 GB), so 64 MiB bounds one line's peak near 1.3 GB; it is 64x
+# MAX_LINE_CHARS, where a kept document only gets a `line_too_long` warning row.
+MAX_LINE_BYTES = 64 * 1024**2
+# Largest document (bytes, after decompression) loaded at all (`document_too_large` above):
+# one .txt file or WARC record is one document, held whole by every stage.
+MAX_DOCUMENT_BYTES = 256 * 1024**2
+# Bytes per read() while streaming a file (a decompressor call, a line-length check step).
+READ_CHUNK = 1 << 20
 # Test-only crash/pause hook, see `hook_point` (never set it in production).
 TEST_HOOK_ENV = "WINNOW_TEST_HOOK"
 
 
 @dataclass(frozen=True)
 class InputFile:
-    """A discovered input: stable source name, real path, size and content checksum."""
+    """A discovered input: stable source name, real path, size and content checksum.
+
+    `path` is printable (an undecodable file name is escaped, as in `source`); `fs_path`
+    then holds the real name's bytes in hex (every field stays JSON- and Parquet-safe).
+    `mtime_ns` lets the reader see a file that changed after discovery.
+    """
 
     source: str
     path: str
     bytes: int
     checksum: str
+    mtime_ns: int = 0
+    fs_path: str = ""
+
+    def os_path(self) -> str | bytes:
+        """The path to open: the real name's bytes if it was escaped, else `path`."""
+        return bytes.fromhex(self.fs_path) if self.fs_path else self.path
+
+
+class NotRegularFile(OSError):
+    """A FIFO, device node, socket or folder where a regular file was expected."""
+
+
+class CorruptArchive(Exception):
+    """A decompressor rejected the stream (the library error is the `__cause__`)."""
+
+
+class DecompressionLimit(Exception):
+    """A compressed file expanded past its limit (decompression-bomb guard)."""
+
+
+class DiskError(Exception):
+    """An OSError of the underlying file, told apart from decompressor errors."""
 
 
 def file_kind(name: str) -> tuple[str, str]:
@@ -71,80 +118,282 @@ def file_kind(name: str) -> tuple[str, str]:
     return os.path.splitext(base)[1], comp
 
 
-def checksum_file(path: Path, *, chunk: int = 1 << 20) -> str:
-    """xxh3-128 of the file's bytes, read in chunks."""
+def printable(name: str) -> str:
+    """A file name as text: bytes that were not UTF-8 (surrogate escapes) become `\\xNN`.
+
+    >>> printable(os.fsdecode(b"caf\\xe9.txt"))
+    'caf\\\\xe9.txt'
+    """
+    if name.isascii() or not any("\ud800" <= ch <= "\udfff" for ch in name):
+        return name
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no bytes decoded to
+        return scrub_surrogates(name)[0]
+
+
+def open_regular(path: str | bytes | os.PathLike) -> BinaryIO:
+    """Open a regular file for unbuffered reading; NotRegularFile (never blocks) otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(f"not a regular file: {os.fsdecode(path)}")
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def checksum_stream(fh: BinaryIO, *, chunk: int = READ_CHUNK) -> str:
+    """xxh3-128 of the stream's remaining bytes, read in chunks."""
     h = xxhash.xxh3_128()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    while block := fh.read(chunk):
+        h.update(block)
     return h.hexdigest()
 
 
-def discover_inputs(paths: list[str]) -> tuple[list[InputFile], list[ErrorRecord]]:
-    """All supported files under the given paths, in a stable order, plus what was skipped.
+def checksum_file(path: str | bytes | Path, *, chunk: int = READ_CHUNK) -> str:
+    """xxh3-128 of the file's bytes, read in chunks."""
+    with open_regular(path) as fh:
+        return checksum_stream(fh, chunk=chunk)
 
-    A file's `source` is its path relative to the parent of the argument it was found
-    under (`winnow run /data/crawl` -> `crawl/a/b.txt`), so ids do not depend on the cwd.
-    Symlinks that point outside their input folder are reported, not followed.
+
+@dataclass(frozen=True)
+class _Root:
+    """One input argument: its path, the label its sources start with, and its real path."""
+
+    arg: str
+    label: str
+    real: Path
+    is_dir: bool
+
+
+def _label_roots(paths: Sequence[str]) -> list[_Root]:
+    """A distinct source label per input argument.
+
+    Today's label (a folder's real name, a file's own name) is kept unless another argument
+    with another real path has the same label; then all of those get as many parent folders
+    as make them distinct (`a/data`, `b/data`).
     """
-    found: dict[str, InputFile] = {}
-    errors: list[ErrorRecord] = []
+    roots = []
     for arg in paths:
         root = Path(arg)
         if not root.exists() and not root.is_symlink():
             raise FileNotFoundError(f"input not found: {arg}")
-        if root.is_file():
-            candidates = [(root, root.name)]
-        else:
-            base = root.resolve()
-            candidates = []
+        is_dir = root.is_dir()
+        real = root.resolve() if is_dir else Path(os.path.abspath(arg))
+        roots.append(_Root(arg, real.name, real, is_dir))
+    out = []
+    for r in roots:
+        others = {o.real for o in roots if o.label == r.label and o.real != r.real}
+        depth = 1
+        while others and depth < len(r.real.parts):
+            depth += 1
+            others = {o for o in others if o.parts[-depth:] == r.real.parts[-depth:]}
+        label = "/".join(r.real.parts[-depth:]).lstrip("/") if depth > 1 else r.label
+        out.append(dataclasses.replace(r, label=label))
+    return out
 
-            def report(exc: OSError, root: Path = root) -> None:
-                sub = os.path.relpath(str(exc.filename or root), root)
-                rel = (Path(root.resolve().name) / sub).as_posix()
-                errors.append(ErrorRecord(rel, -1, "unreadable_file", str(exc)))
 
-            for dirpath, dirnames, filenames in os.walk(root, onerror=report):
-                dirnames.sort()
-                for name in sorted(filenames):
-                    p = Path(dirpath) / name
-                    rel = (Path(root.resolve().name) / p.relative_to(root)).as_posix()
-                    if p.is_symlink() and not p.resolve().is_relative_to(base):
-                        errors.append(
-                            ErrorRecord(rel, -1, "symlink_outside_input", f"{p} -> {p.resolve()}")
-                        )
-                        continue
-                    candidates.append((p, rel))
-        for p, rel in candidates:
-            if file_kind(p.name)[0] not in SUPPORTED:
-                if not p.name.startswith(".") and p.name.lower() not in {"readme.md"}:
-                    errors.append(
-                        ErrorRecord(rel, -1, "unsupported_format", f"no reader for {p.name}")
-                    )
-                continue
+def _join(label: str, rel: str) -> str:
+    """`label/rel`, without an empty part."""
+    return "/".join(part for part in (label, rel) if part)
+
+
+def _walk(root: Path, report, excluded: set[Path]) -> Iterator[tuple[Path, str]]:
+    """(path, path relative to root) of every non-folder entry under root, iteratively.
+
+    Same order as a sorted top-down `os.walk`: a folder's entries, then its subfolders.
+    Symlinked folders are not entered: their target inside the input is walked anyway, one
+    outside is reported (`symlink_outside_input`). Folders in `excluded` are not entered.
+    """
+    base = root.resolve()
+    stack: list[tuple[Path, str]] = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            report(folder, rel, ErrorReason.UNREADABLE_FILE, str(exc))
+            continue
+        subdirs = []
+        for entry in entries:
+            sub_rel = f"{rel}/{entry.name}" if rel else entry.name
+            path = folder / entry.name
             try:
-                found[rel] = InputFile(rel, str(p), p.stat().st_size, checksum_file(p))
+                is_dir = entry.is_dir()
+                is_link = entry.is_symlink()
             except OSError as exc:
-                errors.append(ErrorRecord(rel, -1, "unreadable_file", str(exc)))
+                report(path, sub_rel, ErrorReason.UNREADABLE_FILE, str(exc))
+                continue
+            if is_dir and is_link:
+                if not path.resolve().is_relative_to(base):
+                    report(
+                        path,
+                        sub_rel,
+                        ErrorReason.SYMLINK_OUTSIDE_INPUT,
+                        f"{path} -> {path.resolve()}",
+                    )
+            elif is_dir:
+                if base.joinpath(sub_rel) not in excluded:
+                    subdirs.append((path, sub_rel))
+            else:
+                yield path, sub_rel
+        stack.extend(reversed(subdirs))
+
+
+def discover_inputs(
+    paths: Sequence[str], *, exclude: Sequence[str | Path] = ()
+) -> tuple[list[InputFile], list[ErrorRecord]]:
+    """All supported files under the given paths, in a stable order, plus what was skipped.
+
+    A file's `source` is its path relative to the parent of the argument it was found
+    under (`winnow run /data/crawl` -> `crawl/a/b.txt`), so ids do not depend on the cwd;
+    two arguments with one name get parent folders too (`a/data/x.txt`, `b/data/x.txt`).
+    Only regular files are read (`not_regular_file` for FIFOs, devices, sockets). Symlinks to
+    regular files inside their input folder are read under the link's name; symlinks that
+    point outside it are reported, not followed. Undecodable names are escaped (`\\xNN`).
+    Folders in `exclude` (the output) and everything under them are skipped silently.
+    """
+    excluded = {Path(p).resolve() for p in exclude}
+    found: dict[str, InputFile] = {}
+    real_of: dict[str, Path] = {}
+    errors: list[ErrorRecord] = []
+
+    def report(path: Path, rel: str, reason: str, message: str, root: _Root) -> None:
+        del path
+        source = printable(_join(root.label, rel))
+        errors.append(ErrorRecord(source, -1, reason, printable(message)))
+
+    for root in _label_roots(paths):
+        if any(root.real.is_relative_to(e) for e in excluded):
+            continue
+        if root.is_dir:
+
+            def on_error(p: Path, rel: str, reason: str, msg: str, root: _Root = root) -> None:
+                report(p, rel, reason, msg, root)
+
+            candidates = (
+                (p, _join(root.label, rel)) for p, rel in _walk(Path(root.arg), on_error, excluded)
+            )
+        else:
+            candidates = iter([(Path(root.arg), root.label)])
+        for p, rel in candidates:
+            source = printable(rel)
+            item = _discover_file(p, source, Path(root.arg) if root.is_dir else None)
+            if isinstance(item, ErrorRecord):
+                if item.reason:
+                    errors.append(item)
+                continue
+            real = p.resolve()
+            if source in found and real_of[source] != real:
+                errors.append(
+                    ErrorRecord(
+                        source,
+                        -1,
+                        ErrorReason.SOURCE_COLLISION,
+                        printable(
+                            f"{p} has the same source name as {found[source].path}; not read"
+                        ),
+                    )
+                )
+                continue
+            found[source], real_of[source] = item, real
     return [found[k] for k in sorted(found)], errors
 
 
-class _LimitedReader(io.RawIOBase):
-    """Raises once more than `limit` bytes were read (decompression-bomb guard)."""
+def _discover_file(p: Path, source: str, folder: Path | None) -> InputFile | ErrorRecord:
+    """The InputFile of one candidate, or its error row (reason "" = skip silently)."""
+    if folder is not None and p.is_symlink() and not p.resolve().is_relative_to(folder.resolve()):
+        return ErrorRecord(
+            source, -1, ErrorReason.SYMLINK_OUTSIDE_INPUT, printable(f"{p} -> {p.resolve()}")
+        )
+    if file_kind(p.name)[0] not in SUPPORTED:
+        if not p.name.startswith(".") and p.name.lower() not in {"readme.md"}:
+            return ErrorRecord(
+                source, -1, ErrorReason.UNSUPPORTED_FORMAT, printable(f"no reader for {p.name}")
+            )
+        return ErrorRecord(source, -1, "", "")
+    try:
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return ErrorRecord(
+                source, -1, ErrorReason.NOT_REGULAR_FILE, f"{_kind_of(st.st_mode)}; not read"
+            )
+        checksum = checksum_file(p)
+    except OSError as exc:
+        return ErrorRecord(source, -1, ErrorReason.UNREADABLE_FILE, printable(str(exc)))
+    path = str(p)
+    shown = printable(path)
+    fs_path = os.fsencode(path).hex() if shown != path else ""
+    return InputFile(source, shown, st.st_size, checksum, st.st_mtime_ns, fs_path)
 
-    def __init__(self, inner: BinaryIO, limit: int) -> None:
-        self.inner, self.limit, self.seen = inner, limit, 0
+
+def _kind_of(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, name in (
+        (stat.S_ISFIFO, "named pipe (FIFO)"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISDIR, "folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+class _DiskReader(io.RawIOBase):
+    """The raw file: its OSErrors become DiskError, so no decompressor error is mistaken for one."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buf) -> int:  # type: ignore[override]
-        data = self.inner.read(len(buf))
+        try:
+            return self.raw.readinto(buf)
+        except OSError as exc:
+            raise DiskError(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _LimitedReader(io.RawIOBase):
+    """A decompressed stream, one decompressor call per read, capped at `limit` bytes.
+
+    A decompressor error becomes CorruptArchive (cause kept), the cap DecompressionLimit.
+    Reads return what one call produced (never more than asked), so every byte before a
+    damaged or truncated spot reaches the reader.
+    """
+
+    def __init__(self, inner: BinaryIO, limit: int) -> None:
+        self.inner, self.limit, self.seen = inner, limit, 0
+        self.read_some = getattr(inner, "read1", inner.read)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:  # type: ignore[override]
+        try:
+            data = self.read_some(len(buf))
+        except _DECOMPRESSOR_ERRORS as exc:
+            raise CorruptArchive(f"{type(exc).__name__}: {exc}") from exc
         self.seen += len(data)
         if self.seen > self.limit:
-            raise ValueError(f"expanded size exceeds {self.limit} bytes")
+            raise DecompressionLimit(f"expanded size exceeds {self.limit} bytes")
         buf[: len(data)] = data
         return len(data)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 class _ZstdReader(io.RawIOBase):
@@ -153,11 +402,11 @@ class _ZstdReader(io.RawIOBase):
     zstandard's `stream_reader` silently returns what it has when the input ends early.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         import zstandard
 
         self._zstd = zstandard
-        self.raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.raw = raw
         self.dobj = zstandard.ZstdDecompressor().decompressobj()
         self.pending = b""
         self.started = False
@@ -167,7 +416,7 @@ class _ZstdReader(io.RawIOBase):
 
     def readinto(self, buf) -> int:  # type: ignore[override]
         while not self.pending:
-            chunk = self.raw.read(1 << 20)
+            chunk = self.raw.read(READ_CHUNK)
             if not chunk:
                 if self.started and not self.dobj.eof:
                     raise EOFError("zstd stream ended before the end of its frame (truncated)")
@@ -188,26 +437,51 @@ class _ZstdReader(io.RawIOBase):
         super().close()
 
 
+def _decompressor_errors() -> tuple[type[BaseException], ...]:
+    """Errors a decompressor raises on damaged input (zstandard's only if installed)."""
+    errors: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)  # gzip, bz2
+    try:
+        import zstandard
+    except ImportError:  # pragma: no cover - a dependency
+        return errors
+    return (*errors, zstandard.ZstdError)
+
+
+_DECOMPRESSOR_ERRORS = _decompressor_errors()
+
+
 def max_expanded_bytes() -> int:
     """Absolute expansion limit: $WINNOW_MAX_EXPANDED_BYTES if set, else MAX_EXPANDED_BYTES."""
     value = os.environ.get(MAX_EXPANDED_ENV)
     return int(value) if value else MAX_EXPANDED_BYTES
 
 
-def open_binary(path: str, *, limit: int | None = None) -> BinaryIO:
-    """Open a possibly compressed file for streaming binary reads (expanded size capped)."""
-    comp = file_kind(path)[1]
-    if not comp:
-        return open(path, "rb")  # noqa: SIM115 - returned to the caller
-    if limit is None:
-        limit = max(max_expanded_bytes(), MAX_EXPANSION_RATIO * os.path.getsize(path))
+def expand(raw: BinaryIO, comp: str, *, limit: int) -> BinaryIO:
+    """Decompressing unbuffered reader over an open file (`comp` from `file_kind`)."""
+    disk = _DiskReader(raw)
     if comp == ".gz":
-        inner: BinaryIO = gzip.open(path, "rb")
+        inner: BinaryIO = gzip.GzipFile(fileobj=disk, mode="rb")
     elif comp == ".bz2":
-        inner = bz2.open(path, "rb")
+        inner = bz2.BZ2File(disk, "rb")
     elif comp == ".zst":
-        inner = _ZstdReader(path)  # type: ignore[assignment]
-    return io.BufferedReader(_LimitedReader(inner, limit), buffer_size=1 << 20)
+        inner = _ZstdReader(disk)  # type: ignore[assignment]
+    else:
+        return disk  # type: ignore[return-value]
+    return _LimitedReader(inner, limit)  # type: ignore[return-value]
+
+
+def expansion_limit(compressed_bytes: int) -> int:
+    """Largest expanded size allowed for a compressed file of this size."""
+    return max(max_expanded_bytes(), MAX_EXPANSION_RATIO * compressed_bytes)
+
+
+def open_binary(path: str | bytes, *, limit: int | None = None) -> BinaryIO:
+    """Open a possibly compressed regular file for buffered binary reads (expanded size capped)."""
+    raw = open_regular(path)
+    comp = file_kind(os.fsdecode(path))[1]
+    if limit is None:
+        limit = expansion_limit(os.fstat(raw.fileno()).st_size)
+    return io.BufferedReader(expand(raw, comp, limit=limit), buffer_size=READ_CHUNK)
 
 
 def hook_point(point: str) -> None:
@@ -232,48 +506,209 @@ def read_documents(item: InputFile, config: PipelineConfig) -> Iterator[Document
     """Stream the documents of one input file; a failure becomes an error row, never a raise.
 
     Each document that holds an over-long line is followed by a `line_too_long` error row
-    (the document is still loaded).
+    (the document is still loaded). Every string is valid UTF-8 (storable in Parquet).
     """
     for rec in _read_records(item, config):
+        if isinstance(rec, ErrorRecord):
+            yield dataclasses.replace(
+                rec, source=printable(rec.source), message=scrub_surrogates(rec.message)[0]
+            )
+            continue
+        if rec.url is not None:
+            url, replaced = scrub_surrogates(rec.url)
+            if replaced:
+                rec = dataclasses.replace(rec, url=url, decode_replaced=True)
         yield rec
-        if isinstance(rec, Document):
-            warning = long_line_error(rec)
-            if warning is not None:
-                yield warning
+        warning = long_line_error(rec)
+        if warning is not None:
+            yield warning
 
 
 def _read_records(item: InputFile, config: PipelineConfig) -> Iterator[Document | ErrorRecord]:
-    fmt, _ = file_kind(item.path)
+    """The records of one file, damaged ones as error rows; the file's own failures last."""
+    fmt, comp = file_kind(item.path)
     where = [0]  # the record being read, for the error row of a failure
+    opened = _open_unchanged(item)
+    if isinstance(opened, ErrorRecord):
+        yield opened
+        return
     try:
-        with open_binary(item.path) as fh:
+        with expand(opened, comp, limit=expansion_limit(item.bytes)) as stream:
+            if fmt in WARC_SUFFIXES:  # unbuffered: every record before a cut is parsed
+                yield from _read_warc(item.source, stream, where)
+                return
+            fh = io.BufferedReader(stream, buffer_size=READ_CHUNK)
             if fmt in JSONL_SUFFIXES:
                 yield from _read_jsonl(item.source, fh, config, where)
             elif fmt in HTML_SUFFIXES:
-                yield document_from_html(item.source, 0, fh.read())
-            elif fmt in WARC_SUFFIXES:
-                yield from _read_warc(item.source, fh, where)
+                yield from _read_html(item.source, fh)
             elif fmt in PARQUET_SUFFIXES:
-                yield from _read_parquet(item, fh, config, where)
+                yield from _read_parquet(item, opened if not comp else fh, config, where)
             else:
-                yield document_from_bytes(item.source, 0, fh.read())
-    except (OSError, EOFError, ValueError) as exc:
-        yield ErrorRecord(item.source, where[0], _reason_for(exc), f"{type(exc).__name__}: {exc}")
-    except Exception as exc:  # zstd/warcio/arrow errors: report, never crash
-        yield ErrorRecord(item.source, where[0], "corrupt_archive", f"{type(exc).__name__}: {exc}")
+                yield _read_text(item.source, fh)
+    except _READ_ERRORS as exc:
+        yield _error_row(item.source, where[0], exc)
+
+
+def _open_unchanged(item: InputFile) -> BinaryIO | ErrorRecord:
+    """The file opened, if it is still the regular file of the given size and checksum."""
+    try:
+        raw = open_regular(item.os_path())
+    except FileNotFoundError as exc:
+        return ErrorRecord(
+            item.source, -1, ErrorReason.FILE_MISSING, f"gone since discovery: {exc}"
+        )
+    except NotRegularFile as exc:
+        return ErrorRecord(item.source, -1, ErrorReason.NOT_REGULAR_FILE, str(exc))
+    except OSError as exc:
+        return ErrorRecord(item.source, -1, ErrorReason.UNREADABLE_FILE, str(exc))
+    st = os.fstat(raw.fileno())
+    changed = st.st_size != item.bytes
+    if not changed and item.mtime_ns and st.st_mtime_ns != item.mtime_ns:
+        changed = checksum_stream(raw) != item.checksum
+        raw.seek(0)
+    if changed:
+        raw.close()
+        return ErrorRecord(
+            item.source,
+            -1,
+            ErrorReason.FILE_CHANGED,
+            f"changed since discovery ({item.bytes} -> {st.st_size} bytes); not read, "
+            "a later run reads the new version",
+        )
+    return raw
+
+
+def _error_row(source: str, record: int, exc: BaseException) -> ErrorRecord:
+    """The error row of a library error raised while reading a file."""
+    cause = exc.__cause__ if isinstance(exc, (CorruptArchive, DiskError)) else exc
+    reason = next(r for types, r in _REASONS if isinstance(exc, types))
+    if isinstance(cause, PermissionError):
+        reason = ErrorReason.UNREADABLE_FILE
+    return ErrorRecord(source, record, reason, f"{type(cause).__name__}: {cause}")
+
+
+def _library_errors() -> tuple[tuple[tuple[type[BaseException], ...], str], ...]:
+    """(exception types, reason) of the library errors a damaged input raises, in match order."""
+    import pyarrow as pa
+    from warcio.exceptions import ArchiveLoadFailed
+    from warcio.statusandheaders import StatusAndHeadersParserException
+
+    return (
+        ((DecompressionLimit,), ErrorReason.DECOMPRESSION_LIMIT),
+        ((CorruptArchive,), ErrorReason.CORRUPT_ARCHIVE),
+        ((ArchiveLoadFailed, StatusAndHeadersParserException), ErrorReason.CORRUPT_ARCHIVE),
+        ((pa.ArrowException,), ErrorReason.CORRUPT_ARCHIVE),  # ArrowInvalid, ArrowIOError
+        ((DiskError, OSError), ErrorReason.READ_ERROR),
+    )
+
+
+_REASONS = _library_errors()
+_READ_ERRORS = tuple(t for types, _ in _REASONS for t in types)
+
+
+def _line_runs(chunk: bytes, run: int) -> tuple[int, int]:
+    """(longest line in `chunk`, counting `run` bytes carried in; bytes carried out) in bytes.
+
+    >>> _line_runs(b"ab\\ncdef\\rg", 3)
+    (5, 1)
+    """
+    parts = chunk.replace(b"\r", b"\n").split(b"\n")
+    if len(parts) == 1:
+        return run + len(chunk), run + len(chunk)
+    longest = max(run + len(parts[0]), max(map(len, parts[1:]), default=0))
+    return longest, len(parts[-1])
+
+
+def _read_bounded(fh: BinaryIO, source: str, record: int) -> bytes | ErrorRecord:
+    """All bytes of a stream, or an error row as soon as a line or the whole gets too long.
+
+    Checked chunk by chunk before anything is decoded, so memory stays near the bound.
+    """
+    chunks: list[bytes] = []
+    total = run = 0  # bytes so far; bytes since the last line break
+    while chunk := fh.read(READ_CHUNK):
+        total += len(chunk)
+        longest, run = _line_runs(chunk, run)
+        if longest > MAX_LINE_BYTES:
+            return ErrorRecord(
+                source,
+                record,
+                ErrorReason.LINE_OVER_LIMIT,
+                f"a line longer than {MAX_LINE_BYTES} bytes; document not loaded",
+            )
+        if total > MAX_DOCUMENT_BYTES:
+            return ErrorRecord(
+                source,
+                record,
+                ErrorReason.DOCUMENT_TOO_LARGE,
+                f"more than {MAX_DOCUMENT_BYTES} bytes; document not loaded",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_text(source: str, fh: BinaryIO) -> Document | ErrorRecord:
+    """A text file: one document (BOM, UTF-8 or detected encoding)."""
+    data = _read_bounded(fh, source, 0)
+    return data if isinstance(data, ErrorRecord) else document_from_bytes(source, 0, data)
+
+
+def _read_html(source: str, fh: BinaryIO) -> Iterator[Document | ErrorRecord]:
+    """An HTML file: one document (main text), read only up to MAX_HTML_BYTES."""
+    data = fh.read(MAX_HTML_BYTES + 1)
+    if len(data) > MAX_HTML_BYTES:
+        yield html_too_large(source, 0, len(data))
+        return
+    yield from html_documents(source, 0, data)
+
+
+def _jsonl_lines(fh: BinaryIO) -> Iterator[str | None]:
+    """The lines of a JSONL stream as text (None for one over MAX_LINE_BYTES, skipped unread).
+
+    A byte-order mark decides the encoding (UTF-8, UTF-16, UTF-32); else UTF-8, bad bytes
+    replaced.
+    """
+    bom = sniff_bom(fh.peek(4)[:4])  # type: ignore[attr-defined]
+    if bom is not None and bom[0] != "utf-8-sig":
+        text = io.TextIOWrapper(fh, encoding=bom[0], errors="replace", newline="\n")  # type: ignore[arg-type]
+        while line := text.readline(MAX_LINE_BYTES + 1):
+            if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
+                while (more := text.readline(READ_CHUNK)) and not more.endswith("\n"):
+                    pass
+                yield None
+            else:
+                yield line
+        return
+    if bom is not None:
+        fh.read(bom[1])
+    while raw := fh.readline(MAX_LINE_BYTES + 1):
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (more := fh.readline(READ_CHUNK)) and not more.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield raw.decode("utf-8", errors="replace")
 
 
 def _read_jsonl(
     source: str, fh: BinaryIO, config: PipelineConfig, where: list[int]
 ) -> Iterator[Document | ErrorRecord]:
-    for record, raw in enumerate(fh):
+    """JSON Lines: one document per line; a bad line is that line's error row."""
+    for record, line in enumerate(_jsonl_lines(fh)):
         where[0] = record
-        if not raw.strip():
-            continue
-        line = raw.decode("utf-8", errors="replace")
-        yield parse_jsonl_line(
-            source, record, line, text_field=config.text_field, id_field=config.id_field
-        )
+        if line is None:
+            yield ErrorRecord(
+                source,
+                record,
+                ErrorReason.LINE_OVER_LIMIT,
+                f"line {record + 1} is longer than {MAX_LINE_BYTES} bytes; not loaded",
+            )
+        elif line.strip():
+            yield parse_jsonl_line(
+                source, record, line, text_field=config.text_field, id_field=config.id_field
+            )
+        where[0] = record + 1
 
 
 def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document | ErrorRecord]:
@@ -282,49 +717,114 @@ def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document
     Streams record by record (warcio); `record` is the record's index in the file, so the
     doc_id is stable; the WARC-Target-URI becomes `url`. Requests, metadata and warcinfo
     records are skipped; a response that is neither HTML nor plain text (PDF, image) is an
-    `unsupported_content_type` error row, so the summary says what was not loaded.
+    `unsupported_content_type` error row, so the summary says what was not loaded. A record
+    cut short by the end of the file (shorter than its Content-Length, or its gzip member
+    truncated) is a `truncated_record` row; every record before it is read.
     """
     from warcio.archiveiterator import ArchiveIterator
 
-    for index, rec in enumerate(ArchiveIterator(fh, arc2warc=True)):
-        where[0] = index
-        kind = rec.rec_type
-        url = rec.rec_headers.get_header("WARC-Target-URI")
-        if kind == "conversion":
-            item = document_from_bytes(source, index, rec.content_stream().read())
-        elif kind in ("response", "resource"):
-            headers = rec.http_headers if rec.http_headers is not None else rec.rec_headers
-            ctype = (headers.get_header("Content-Type") or "").lower()
-            if "html" in ctype:
-                item = document_from_html(source, index, rec.content_stream().read())
-            elif ctype.startswith("text/plain"):
-                item = document_from_bytes(source, index, rec.content_stream().read())
-            else:
-                item = ErrorRecord(
-                    source,
-                    index,
-                    "unsupported_content_type",
-                    f"{kind} record for {url} has Content-Type {ctype or 'none'}; not text",
-                )
-        else:
-            continue
-        yield dataclasses.replace(item, url=url) if isinstance(item, Document) and url else item
+    records = ArchiveIterator(fh, arc2warc=True)
+    index = -1
+    while True:
+        where[0] = index + 1
+        try:
+            rec = next(records)
+        except StopIteration:
+            return
+        except CorruptArchive as exc:
+            yield _truncated_or_corrupt(source, index + 1, exc, "before its headers were read")
+            return
+        index += 1
+        try:
+            items = _warc_record(source, index, rec)
+        except CorruptArchive as exc:
+            yield _truncated_or_corrupt(source, index, exc, "inside its content")
+            return
+        yield from items
+
+
+def _truncated_or_corrupt(source: str, index: int, exc: CorruptArchive, where: str) -> ErrorRecord:
+    """The row of a WARC record the decompressor failed on (truncated if the stream ended)."""
+    if isinstance(exc.__cause__, EOFError):
+        return ErrorRecord(
+            source,
+            index,
+            ErrorReason.TRUNCATED_RECORD,
+            f"record {index}: the compressed file ends {where} ({exc}); records before it read",
+        )
+    return _error_row(source, index, exc)
+
+
+def _warc_record(source: str, index: int, rec) -> list[Document | ErrorRecord]:
+    """One WARC record as a document (and its warning), an error row, or nothing (not text)."""
+    kind = rec.rec_type
+    url = rec.rec_headers.get_header("WARC-Target-URI")
+    if kind not in ("conversion", "response", "resource"):
+        return []
+    headers = rec.http_headers if rec.http_headers is not None else rec.rec_headers
+    ctype = (headers.get_header("Content-Type") or "").lower()
+    html = kind != "conversion" and "html" in ctype
+    if kind != "conversion" and not html and not ctype.startswith("text/plain"):
+        return [
+            ErrorRecord(
+                source,
+                index,
+                ErrorReason.UNSUPPORTED_CONTENT_TYPE,
+                f"{kind} record for {url} has Content-Type {ctype or 'none'}; not text",
+            )
+        ]
+    cap = MAX_HTML_BYTES if html else MAX_DOCUMENT_BYTES
+    data = rec.content_stream().read(cap + 1)
+    if len(data) > cap:
+        return [html_too_large(source, index, len(data)) if html else _too_large(source, index)]
+    missing = _missing_bytes(rec)
+    if missing:
+        message = f"record {index} ({url}): {missing} bytes fewer than its Content-Length"
+        return [ErrorRecord(source, index, ErrorReason.TRUNCATED_RECORD, message + "; not loaded")]
+    if html:
+        items = list(html_documents(source, index, data))
+    else:
+        items = [document_from_bytes(source, index, data)]
+    return [
+        dataclasses.replace(r, url=url) if isinstance(r, Document) and url else r for r in items
+    ]
+
+
+def _missing_bytes(rec) -> int:
+    """How many bytes of its declared Content-Length a WARC record lacks (0 when complete)."""
+    raw = rec.raw_stream
+    while raw.read(READ_CHUNK):  # the rest after the payload (chunked trailer, blank lines)
+        pass
+    return max(getattr(raw, "limit", 0), 0)
+
+
+def _too_large(source: str, index: int) -> ErrorRecord:
+    """The `document_too_large` row of a record above MAX_DOCUMENT_BYTES."""
+    return ErrorRecord(
+        source,
+        index,
+        ErrorReason.DOCUMENT_TOO_LARGE,
+        f"record {index} holds more than {MAX_DOCUMENT_BYTES} bytes; not loaded",
+    )
 
 
 def _read_parquet(
     item: InputFile, fh: BinaryIO, config: PipelineConfig, where: list[int]
 ) -> Iterator[Document | ErrorRecord]:
-    """Parquet: one document per row of column `text_field` (id from `id_field` if given)."""
+    """Parquet: one document per row of column `text_field` (id from `id_field` if given).
+
+    Read row group by row group: a damaged row group is one error row for its rows, and a
+    batch whose text is not valid UTF-8 is converted row by row (bad bytes replaced).
+    """
     import pyarrow.parquet as pq
 
     if file_kind(item.path)[1]:  # compressed Parquet: expand to a temporary file (seekable)
         spool = tempfile.TemporaryFile()
-        while block := fh.read(1 << 20):
+        while block := fh.read(READ_CHUNK):
             spool.write(block)
         spool.seek(0)
-        pf = pq.ParquetFile(spool)
-    else:
-        pf = pq.ParquetFile(item.path)
+        fh = spool  # type: ignore[assignment]
+    pf = pq.ParquetFile(fh)
     names = pf.schema_arrow.names
     if config.text_field not in names:
         yield ErrorRecord(
@@ -335,32 +835,70 @@ def _read_parquet(
     if config.id_field and config.id_field in names and config.id_field != config.text_field:
         columns.append(config.id_field)
     record = 0
-    for batch in pf.iter_batches(batch_size=1024, columns=columns):
-        texts = batch.column(config.text_field).to_pylist()
-        ids = batch.column(config.id_field).to_pylist() if len(columns) > 1 else [None] * len(texts)
-        for text, doc_id in zip(texts, ids, strict=True):
-            where[0] = record
-            if not isinstance(text, str):
-                reason = "missing_text_field" if text is None else "text_not_string"
-                yield ErrorRecord(
-                    item.source, record, reason, f"row {record}: no string {config.text_field!r}"
-                )
-            else:
-                doc = document_from_text(item.source, record, text)
-                if doc_id is not None and isinstance(doc, Document):
-                    doc = dataclasses.replace(doc, doc_id=str(doc_id))
-                yield doc
-            record += 1
+    for group in range(pf.num_row_groups):
+        end = record + pf.metadata.row_group(group).num_rows
+        try:
+            for batch in pf.iter_batches(batch_size=1024, columns=columns, row_groups=[group]):
+                for text, doc_id in _batch_rows(batch, config.text_field, len(columns) > 1):
+                    where[0] = record
+                    yield _parquet_row(item.source, record, text, doc_id, config.text_field)
+                    record += 1
+        except _PARQUET_DATA_ERRORS as exc:
+            yield ErrorRecord(
+                item.source,
+                record,
+                ErrorReason.CORRUPT_ARCHIVE,
+                f"row group {group}, rows {record}..{end - 1} unreadable: {type(exc).__name__}: {exc}",
+            )
+        record = end
 
 
-def _reason_for(exc: Exception) -> str:
-    text = str(exc)
-    if "expanded size exceeds" in text:
-        return "decompression_limit"
-    if isinstance(exc, PermissionError):
-        return "unreadable_file"
-    if isinstance(exc, (EOFError, gzip.BadGzipFile)) or "compressed" in text.lower():
-        return "corrupt_archive"
-    if "invalid data stream" in text.lower() or "zstd" in text.lower():
-        return "corrupt_archive"
-    return "read_error"
+def _parquet_data_errors() -> tuple[type[BaseException], ...]:
+    """Errors pyarrow raises on a damaged Parquet page."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError)
+
+
+_PARQUET_DATA_ERRORS = _parquet_data_errors()
+
+
+def _batch_rows(batch, text_field: str, with_id: bool) -> list[tuple[object, object]]:
+    """(text, id) of every row of a record batch; text as (bytes, True) if not valid UTF-8."""
+    import pyarrow as pa
+
+    column = batch.column(text_field)
+    try:
+        texts: list[object] = column.to_pylist()
+    except (pa.ArrowInvalid, UnicodeDecodeError):  # a row that is not valid UTF-8
+        texts = [_text_or_bytes(v) for v in column.cast(pa.binary()).to_pylist()]
+    ids = batch.column(1).to_pylist() if with_id else [None] * len(texts)
+    return list(zip(texts, ids, strict=True))
+
+
+def _text_or_bytes(value: bytes | None) -> object:
+    """A binary cell as text, or as (bytes,) when it is not valid UTF-8."""
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return (value,)
+
+
+def _parquet_row(
+    source: str, record: int, text: object, doc_id: object, text_field: str
+) -> Document | ErrorRecord:
+    """One Parquet row as a document (invalid UTF-8 replaced and flagged) or an error row."""
+    if isinstance(text, tuple):
+        doc = document_from_text(
+            source, record, text[0].decode("utf-8", errors="replace"), replaced=True
+        )
+    elif not isinstance(text, str):
+        reason = "missing_text_field" if text is None else "text_not_string"
+        return ErrorRecord(source, record, reason, f"row {record}: no string {text_field!r}")
+    else:
+        doc = document_from_text(source, record, text)
+    if doc_id is not None and isinstance(doc, Document):
+        doc = dataclasses.replace(doc, doc_id=str(doc_id))
+    return doc
