@@ -734,6 +734,14 @@ def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document
         except CorruptArchive as exc:
             yield _truncated_or_corrupt(source, index + 1, exc, "before its headers were read")
             return
+        except _WARCIO_PARSE_ERRORS as exc:  # warcio's parser on a damaged header block
+            yield ErrorRecord(
+                source,
+                index + 1,
+                ErrorReason.CORRUPT_ARCHIVE,
+                f"record {index + 1} unparsable ({type(exc).__name__}: {exc}); records before it read",
+            )
+            return
         index += 1
         try:
             items = _warc_record(source, index, rec)
@@ -741,6 +749,30 @@ def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document
             yield _truncated_or_corrupt(source, index, exc, "inside its content")
             return
         yield from items
+
+
+def _warcio_parse_errors() -> tuple[type[BaseException], ...]:
+    """What warcio's record parser raises on a damaged header block.
+
+    Besides its own exceptions it fails with plain ValueError/AttributeError/TypeError/
+    IndexError (e.g. `None.startswith` for a record without WARC-Target-URI); they are
+    caught only around `next(records)`, where no winnow code runs but the readers above.
+    """
+    from warcio.exceptions import ArchiveLoadFailed
+    from warcio.statusandheaders import StatusAndHeadersParserException
+
+    return (
+        ArchiveLoadFailed,
+        StatusAndHeadersParserException,
+        ValueError,
+        AttributeError,
+        TypeError,
+        IndexError,
+        KeyError,
+    )
+
+
+_WARCIO_PARSE_ERRORS = _warcio_parse_errors()
 
 
 def _truncated_or_corrupt(source: str, index: int, exc: CorruptArchive, where: str) -> ErrorRecord:
@@ -759,6 +791,9 @@ def _warc_record(source: str, index: int, rec) -> list[Document | ErrorRecord]:
     """One WARC record as a document (and its warning), an error row, or nothing (not text)."""
     kind = rec.rec_type
     url = rec.rec_headers.get_header("WARC-Target-URI")
+    if rec.format != "arc" and rec.rec_headers.get_header("Content-Length") is None:
+        message = f"record {index} has no Content-Length: cut inside its headers; not loaded"
+        return [ErrorRecord(source, index, ErrorReason.TRUNCATED_RECORD, message)]
     if kind not in ("conversion", "response", "resource"):
         return []
     headers = rec.http_headers if rec.http_headers is not None else rec.rec_headers
@@ -824,7 +859,13 @@ def _read_parquet(
             spool.write(block)
         spool.seek(0)
         fh = spool  # type: ignore[assignment]
-    pf = pq.ParquetFile(fh)
+    try:
+        pf = pq.ParquetFile(fh)
+    except _PARQUET_DATA_ERRORS as exc:  # pyarrow raises OSError for a damaged footer too
+        yield ErrorRecord(
+            item.source, 0, ErrorReason.CORRUPT_ARCHIVE, f"{type(exc).__name__}: {exc}"
+        )
+        return
     names = pf.schema_arrow.names
     if config.text_field not in names:
         yield ErrorRecord(
