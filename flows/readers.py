@@ -19,7 +19,7 @@ import stat
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -437,6 +437,64 @@ class _ZstdReader(io.RawIOBase):
         super().close()
 
 
+class _GzipMembers(io.RawIOBase):
+    """Multi-member gzip decoder (as gzip.GzipFile) that can skip past a damaged member.
+
+    Crawlers gzip every WARC record on its own; after a damaged member `resync` moves to the
+    next member header, so only the damaged record is lost.
+    """
+
+    MAGIC = b"\x1f\x8b\x08"  # gzip id bytes + deflate method (RFC 1952)
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw, self.buf, self.dobj = raw, b"", None
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        chunk = self.raw.read(READ_CHUNK)
+        self.buf += chunk
+        return bool(chunk)
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        while True:
+            if self.dobj is None:  # between members: zero padding is allowed (as gzip)
+                while len(self.buf.lstrip(b"\x00")) < 2 and self._fill():
+                    pass
+                self.buf = self.buf.lstrip(b"\x00")
+                if not self.buf:
+                    return 0
+                if not self.buf.startswith(self.MAGIC[:2]):
+                    raise gzip.BadGzipFile(f"Not a gzipped file ({self.buf[:2]!r})")
+                self.dobj = zlib.decompressobj(31)
+            if not self.buf and not self._fill():
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+            out = self.dobj.decompress(self.buf, len(b))
+            if self.dobj.eof:
+                self.buf, self.dobj = self.dobj.unused_data, None
+            else:
+                self.buf = self.dobj.unconsumed_tail
+            if out:
+                b[: len(out)] = out
+                return len(out)
+
+    def resync(self) -> bool:
+        """Skip to the next member header after the damaged spot; False at the end of file."""
+        self.dobj, start = None, 1
+        while (i := self.buf.find(self.MAGIC, start)) < 0:
+            self.buf, start = self.buf[-2:], 0
+            if not self._fill():
+                self.buf = b""
+                return False
+        self.buf = self.buf[i:]
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 def _decompressor_errors() -> tuple[type[BaseException], ...]:
     """Errors a decompressor raises on damaged input (zstandard's only if installed)."""
     errors: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)  # gzip, bz2
@@ -456,11 +514,16 @@ def max_expanded_bytes() -> int:
     return int(value) if value else MAX_EXPANDED_BYTES
 
 
-def expand(raw: BinaryIO, comp: str, *, limit: int) -> BinaryIO:
-    """Decompressing unbuffered reader over an open file (`comp` from `file_kind`)."""
+def expand(raw: BinaryIO, comp: str, *, limit: int, members: bool = False) -> BinaryIO:
+    """Decompressing unbuffered reader over an open file (`comp` from `file_kind`).
+
+    `members`: a .gz file is read by `_GzipMembers`, which can skip a damaged member.
+    """
     disk = _DiskReader(raw)
-    if comp == ".gz":
-        inner: BinaryIO = gzip.GzipFile(fileobj=disk, mode="rb")
+    if comp == ".gz" and members:
+        inner: BinaryIO = _GzipMembers(disk)  # type: ignore[assignment]
+    elif comp == ".gz":
+        inner = gzip.GzipFile(fileobj=disk, mode="rb")
     elif comp == ".bz2":
         inner = bz2.BZ2File(disk, "rb")
     elif comp == ".zst":
@@ -533,9 +596,12 @@ def _read_records(item: InputFile, config: PipelineConfig) -> Iterator[Document 
         yield opened
         return
     try:
-        with expand(opened, comp, limit=expansion_limit(item.bytes)) as stream:
-            if fmt in WARC_SUFFIXES:  # unbuffered: every record before a cut is parsed
-                yield from _read_warc(item.source, stream, where)
+        warc = fmt in WARC_SUFFIXES
+        with expand(opened, comp, limit=expansion_limit(item.bytes), members=warc) as stream:
+            if warc:  # unbuffered: every record before a cut is parsed
+                inner = getattr(stream, "inner", None)
+                resync = inner.resync if isinstance(inner, _GzipMembers) else None
+                yield from _read_warc(item.source, stream, where, resync=resync)
                 return
             fh = io.BufferedReader(stream, buffer_size=READ_CHUNK)
             if fmt in JSONL_SUFFIXES:
@@ -711,7 +777,9 @@ def _read_jsonl(
         where[0] = record + 1
 
 
-def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document | ErrorRecord]:
+def _read_warc(
+    source: str, fh: BinaryIO, where: list[int], *, resync: Callable[[], bool] | None = None
+) -> Iterator[Document | ErrorRecord]:
     """WARC: HTML responses through the HTML reader; WET: conversion records are text.
 
     Streams record by record (warcio); `record` is the record's index in the file, so the
@@ -719,36 +787,43 @@ def _read_warc(source: str, fh: BinaryIO, where: list[int]) -> Iterator[Document
     records are skipped; a response that is neither HTML nor plain text (PDF, image) is an
     `unsupported_content_type` error row, so the summary says what was not loaded. A record
     cut short by the end of the file (shorter than its Content-Length, or its gzip member
-    truncated) is a `truncated_record` row; every record before it is read.
+    truncated) is a `truncated_record` row; every record before it is read. With `resync`
+    (a per-record .warc.gz) reading goes on at the next gzip member after a damaged one.
     """
     from warcio.archiveiterator import ArchiveIterator
 
-    records = ArchiveIterator(fh, arc2warc=True)
-    index = -1
+    index = -1  # the last record started
     while True:
-        where[0] = index + 1
-        try:
-            rec = next(records)
-        except StopIteration:
+        records = ArchiveIterator(fh, arc2warc=True)
+        while True:
+            where[0] = index + 1
+            try:
+                rec = next(records)
+            except StopIteration:
+                return
+            except CorruptArchive as exc:
+                index, failure = index + 1, exc
+                yield _truncated_or_corrupt(source, index, exc, "before its headers were read")
+                break
+            except _WARCIO_PARSE_ERRORS as exc:  # warcio's parser on a damaged header block
+                index, failure = index + 1, exc
+                yield ErrorRecord(
+                    source,
+                    index,
+                    ErrorReason.CORRUPT_ARCHIVE,
+                    f"record {index} unparsable ({type(exc).__name__}: {exc})",
+                )
+                break
+            index += 1
+            try:
+                items = _warc_record(source, index, rec)
+            except CorruptArchive as exc:
+                failure = exc
+                yield _truncated_or_corrupt(source, index, exc, "inside its content")
+                break
+            yield from items
+        if resync is None or isinstance(failure.__cause__, EOFError) or not resync():
             return
-        except CorruptArchive as exc:
-            yield _truncated_or_corrupt(source, index + 1, exc, "before its headers were read")
-            return
-        except _WARCIO_PARSE_ERRORS as exc:  # warcio's parser on a damaged header block
-            yield ErrorRecord(
-                source,
-                index + 1,
-                ErrorReason.CORRUPT_ARCHIVE,
-                f"record {index + 1} unparsable ({type(exc).__name__}: {exc}); records before it read",
-            )
-            return
-        index += 1
-        try:
-            items = _warc_record(source, index, rec)
-        except CorruptArchive as exc:
-            yield _truncated_or_corrupt(source, index, exc, "inside its content")
-            return
-        yield from items
 
 
 def _warcio_parse_errors() -> tuple[type[BaseException], ...]:

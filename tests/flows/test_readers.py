@@ -569,3 +569,21 @@ def test_fuzzed_real_files_never_raise(tmp_path, name):
 def test_input_file_keeps_its_positional_constructor():
     item = InputFile("s", "p", 1, "c")
     assert (item.mtime_ns, item.fs_path, item.os_path()) == (0, "", "p")
+
+
+@pytest.mark.parametrize("damaged", [[1], [0], [2], [1, 2], [4]])
+def test_warc_gz_damaged_member_loses_only_its_record(tmp_path, damaged):
+    data, ends = make_conversions(5, gz=True)
+    out = bytearray(data)
+    starts = [0, *ends[:-1]]
+    for i in damaged:  # flip bytes in the middle of the member's deflate data
+        mid = (starts[i] + ends[i]) // 2
+        out[mid : mid + 4] = bytes(b ^ 0xFF for b in out[mid : mid + 4])
+    (tmp_path / "x.warc.gz").write_bytes(bytes(out))
+    recs = read_path(tmp_path / "x.warc.gz")
+    assert [r.record for r in recs if isinstance(r, Document)] == [
+        i for i in range(5) if i not in damaged
+    ]
+    assert [(r.record, r.reason) for r in recs if isinstance(r, ErrorRecord)] == [
+        (i, "corrupt_archive") for i in damaged
+    ]
