@@ -63,7 +63,8 @@ MAX_LINE_BYTES = 64 * 1024**2
 # Largest document (bytes, after decompression) loaded at all (`document_too_large` above):
 # one .txt file or WARC record is one document, held whole by every stage.
 MAX_DOCUMENT_BYTES = 256 * 1024**2
-# Bytes per read() while streaming a file (a decompressor call, a line-length check step).
+# Bytes per read() while streaming a file (a decompressor call, a line-length check step);
+# far below MAX_LINE_BYTES, which `_line_runs` relies on.
 READ_CHUNK = 1 << 20
 # Test-only crash/pause hook, see `hook_point` (never set it in production).
 TEST_HOOK_ENV = "WINNOW_TEST_HOOK"
@@ -674,16 +675,17 @@ _READ_ERRORS = tuple(t for types, _ in _REASONS for t in types)
 
 
 def _line_runs(chunk: bytes, run: int) -> tuple[int, int]:
-    """(longest line in `chunk`, counting `run` bytes carried in; bytes carried out) in bytes.
+    """(longest line that reaches an edge of `chunk`, counting `run` bytes carried in; bytes
+    carried out). Lines inside the chunk are shorter than it, so below MAX_LINE_BYTES.
 
     >>> _line_runs(b"ab\\ncdef\\rg", 3)
     (5, 1)
     """
-    parts = chunk.replace(b"\r", b"\n").split(b"\n")
-    if len(parts) == 1:
+    first = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+    if first < 0:
         return run + len(chunk), run + len(chunk)
-    longest = max(run + len(parts[0]), max(map(len, parts[1:]), default=0))
-    return longest, len(parts[-1])
+    carry = len(chunk) - 1 - max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+    return max(run + first, carry), carry
 
 
 def _read_bounded(fh: BinaryIO, source: str, record: int) -> bytes | ErrorRecord:
