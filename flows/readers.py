@@ -56,9 +56,10 @@ MAX_EXPANSION_RATIO = 100
 # Environment override of MAX_EXPANDED_BYTES (bytes), e.g. to keep a bomb test small.
 MAX_EXPANDED_ENV = "WINNOW_MAX_EXPANDED_BYTES"
 # Longest line (bytes) a document may hold and still be loaded (`line_over_limit` above,
-# checked while streaming, before any decoding). The flow holds ~20 copies of a line
-# (a 300 MB line peaked at 6.1 GB), so 64 MiB bounds one line's peak near 1.3 GB; it is 64x
-# MAX_LINE_CHARS, where a kept document only gets a `line_too_long` warning row.
+# checked while streaming, before any decoding). The flow holds ~29 copies of a long line
+# (measured peak RSS of `winnow run`: 60 MB line 1.7 GB; 300 MB line 6.0 GB before this
+# cap), so 64 MiB bounds a run near 1.9 GB. It is 64x MAX_LINE_CHARS, above which a kept
+# document gets a `line_too_long` warning row.
 MAX_LINE_BYTES = 64 * 1024**2
 # Largest document (bytes, after decompression) loaded at all (`document_too_large` above):
 # one .txt file or WARC record is one document, held whole by every stage.
