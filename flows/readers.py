@@ -62,8 +62,9 @@ MAX_EXPANDED_ENV = "WINNOW_MAX_EXPANDED_BYTES"
 # document gets a `line_too_long` warning row.
 MAX_LINE_BYTES = 64 * 1024**2
 # Largest document (bytes, after decompression) loaded at all (`document_too_large` above):
-# one .txt file or WARC record is one document, held whole by every stage.
-MAX_DOCUMENT_BYTES = 256 * 1024**2
+# one .txt file or WARC record is one document, held whole by every stage; a 30 MB text of
+# ordinary lines peaked at 0.77 GB in `winnow run`, so 64 MiB bounds a run near 1.7 GB.
+MAX_DOCUMENT_BYTES = 64 * 1024**2
 # Bytes per read() while streaming a file (a decompressor call, a line-length check step);
 # far below MAX_LINE_BYTES, which `_line_runs` relies on.
 READ_CHUNK = 1 << 20
@@ -887,7 +888,11 @@ def _warc_record(source: str, index: int, rec) -> list[Document | ErrorRecord]:
             )
         ]
     cap = MAX_HTML_BYTES if html else MAX_DOCUMENT_BYTES
-    data = rec.content_stream().read(cap + 1)
+    try:
+        data = rec.content_stream().read(cap + 1)
+    except _DECOMPRESSOR_ERRORS as exc:  # its HTTP Content-Encoding (gzip, br) is damaged
+        message = f"record {index} ({url}): payload undecodable, {type(exc).__name__}: {exc}"
+        return [ErrorRecord(source, index, ErrorReason.CORRUPT_ARCHIVE, message)]
     if len(data) > cap:
         return [html_too_large(source, index, len(data)) if html else _too_large(source, index)]
     missing = _missing_bytes(rec)
