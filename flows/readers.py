@@ -598,25 +598,51 @@ def _read_records(item: InputFile, config: PipelineConfig) -> Iterator[Document 
     if isinstance(opened, ErrorRecord):
         yield opened
         return
+    before = os.fstat(opened.fileno())
+    probe = os.dup(opened.fileno())  # to see the file after the reader closed it
     try:
-        warc = fmt in WARC_SUFFIXES
-        with expand(opened, comp, limit=expansion_limit(item.bytes), members=warc) as stream:
-            if warc:  # unbuffered: every record before a cut is parsed
-                inner = getattr(stream, "inner", None)
-                resync = inner.resync if isinstance(inner, _GzipMembers) else None
-                yield from _read_warc(item.source, stream, where, resync=resync)
-                return
-            fh = io.BufferedReader(stream, buffer_size=READ_CHUNK)
-            if fmt in JSONL_SUFFIXES:
-                yield from _read_jsonl(item.source, fh, config, where)
-            elif fmt in HTML_SUFFIXES:
-                yield from _read_html(item.source, fh)
-            elif fmt in PARQUET_SUFFIXES:
-                yield from _read_parquet(item, opened if not comp else fh, config, where)
-            else:
-                yield _read_text(item.source, fh)
-    except _READ_ERRORS as exc:
-        yield _error_row(item.source, where[0], exc)
+        try:
+            yield from _read_format(item, opened, fmt, comp, config, where)
+        except _READ_ERRORS as exc:
+            yield _error_row(item.source, where[0], exc)
+        after = os.fstat(probe)
+    finally:
+        os.close(probe)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        yield ErrorRecord(
+            item.source,
+            -1,
+            ErrorReason.FILE_CHANGED,
+            f"changed while being read ({before.st_size} -> {after.st_size} bytes); the "
+            "records above may mix versions, a later run reads the new version",
+        )
+
+
+def _read_format(
+    item: InputFile,
+    opened: BinaryIO,
+    fmt: str,
+    comp: str,
+    config: PipelineConfig,
+    where: list[int],
+) -> Iterator[Document | ErrorRecord]:
+    """The records of an opened file by its format (library errors propagate)."""
+    warc = fmt in WARC_SUFFIXES
+    with expand(opened, comp, limit=expansion_limit(item.bytes), members=warc) as stream:
+        if warc:  # unbuffered: every record before a cut is parsed
+            inner = getattr(stream, "inner", None)
+            resync = inner.resync if isinstance(inner, _GzipMembers) else None
+            yield from _read_warc(item.source, stream, where, resync=resync)
+            return
+        fh = io.BufferedReader(stream, buffer_size=READ_CHUNK)
+        if fmt in JSONL_SUFFIXES:
+            yield from _read_jsonl(item.source, fh, config, where)
+        elif fmt in HTML_SUFFIXES:
+            yield from _read_html(item.source, fh)
+        elif fmt in PARQUET_SUFFIXES:
+            yield from _read_parquet(item, opened if not comp else fh, config, where)
+        else:
+            yield _read_text(item.source, fh)
 
 
 def _open_unchanged(item: InputFile) -> BinaryIO | ErrorRecord:

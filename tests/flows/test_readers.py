@@ -587,3 +587,16 @@ def test_warc_gz_damaged_member_loses_only_its_record(tmp_path, damaged):
     assert [(r.record, r.reason) for r in recs if isinstance(r, ErrorRecord)] == [
         (i, "corrupt_archive") for i in damaged
     ]
+
+
+def test_file_changed_while_being_read_is_reported_after_its_records(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text(f"{GOOD_LINE}\n{GOOD_LINE}\n")
+    (item,), _ = discover_inputs([str(path)])
+    stream = read_documents(item, PipelineConfig())
+    first = next(stream)
+    with open(path, "a") as fh:  # another process appends while the reader is at line 0
+        fh.write(f"{GOOD_LINE}\n")
+    rest = list(stream)
+    assert isinstance(first, Document)
+    assert (rest[-1].record, rest[-1].reason) == (-1, "file_changed")
