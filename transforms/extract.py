@@ -35,10 +35,11 @@ MAX_LINE_CHARS = 1_000_000
 # Largest HTML page given to trafilatura, whose time grows superlinearly with page size
 # (measured on a generated article page: 1 MB 0.7 s, 2 MB 1.6 s, 4 MB 5.9 s, 8 MB 22 s).
 # Larger pages get the linear-time `text_from_html_linear` and an `html_fallback` row.
-# 2 MiB is above nearly all real pages (Common Crawl truncates its records at 1 MiB).
+# 2 MiB keeps trafilatura under ~2 s a page, far above typical pages (crawlers commonly
+# truncate fetched records near 1 MiB).
 HTML_MAX_MAIN_TEXT_BYTES = 2 * 1024**2
-# Largest HTML page read at all (`html_too_large` above): the lxml tree of the fallback
-# holds ~10x the page, so 64 MiB bounds one page at well under 1 GB.
+# Largest HTML page read at all (`html_too_large` above): the fallback's lxml tree holds
+# ~10x the page (a 50 MB page: 2.7 s, 0.63 GB peak RSS), so 64 MiB bounds a page near 0.8 GB.
 MAX_HTML_BYTES = 64 * 1024**2
 # Lone UTF-16 surrogates: a JSON "\ud800" escape makes one; UTF-8 (and Parquet) cannot hold them.
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -47,36 +48,9 @@ _HTML_DROP_TAGS = ("head", "script", "style", "noscript", "template", "svg", "if
 _HTML_DROP_TAGS += ("header", "footer", "aside", "form", "select", "button")
 # Elements that start a new line in the linear fallback's output.
 _HTML_BLOCK_TAGS = frozenset(
-    [
-        "address",
-        "article",
-        "blockquote",
-        "body",
-        "br",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "figcaption",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "li",
-        "main",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "td",
-        "th",
-        "tr",
-        "ul",
-    ]
+    ("address", "article", "blockquote", "body", "br", "dd", "div", "dl", "dt", "figcaption")
+    + ("h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "main", "ol", "p", "pre", "section")
+    + ("table", "td", "th", "tr", "ul")
 )
 # JSONL field kept as `documents.url` when present (C4, RedPajama, Dolma and FineWeb exports use it).
 URL_FIELD = "url"
