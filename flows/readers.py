@@ -204,7 +204,9 @@ def _join(label: str, rel: str) -> str:
     return "/".join(part for part in (label, rel) if part)
 
 
-def _walk(root: Path, report, excluded: set[Path]) -> Iterator[tuple[Path, str]]:
+def _walk(
+    root: Path, report: Callable[[str, str, str], None], excluded: set[Path]
+) -> Iterator[tuple[Path, str]]:
     """(path, path relative to root) of every non-folder entry under root, iteratively.
 
     Same order as a sorted top-down `os.walk`: a folder's entries, then its subfolders.
@@ -219,7 +221,7 @@ def _walk(root: Path, report, excluded: set[Path]) -> Iterator[tuple[Path, str]]
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            report(folder, rel, ErrorReason.UNREADABLE_FILE, str(exc))
+            report(rel, ErrorReason.UNREADABLE_FILE, str(exc))
             continue
         subdirs = []
         for entry in entries:
@@ -229,16 +231,12 @@ def _walk(root: Path, report, excluded: set[Path]) -> Iterator[tuple[Path, str]]
                 is_dir = entry.is_dir()
                 is_link = entry.is_symlink()
             except OSError as exc:
-                report(path, sub_rel, ErrorReason.UNREADABLE_FILE, str(exc))
+                report(sub_rel, ErrorReason.UNREADABLE_FILE, str(exc))
                 continue
             if is_dir and is_link:
                 if not path.resolve().is_relative_to(base):
-                    report(
-                        path,
-                        sub_rel,
-                        ErrorReason.SYMLINK_OUTSIDE_INPUT,
-                        f"{path} -> {path.resolve()}",
-                    )
+                    message = f"{path} -> {path.resolve()}"
+                    report(sub_rel, ErrorReason.SYMLINK_OUTSIDE_INPUT, message)
             elif is_dir:
                 if base.joinpath(sub_rel) not in excluded:
                     subdirs.append((path, sub_rel))
@@ -262,61 +260,49 @@ def discover_inputs(
     """
     excluded = {Path(p).resolve() for p in exclude}
     found: dict[str, InputFile] = {}
-    real_of: dict[str, Path] = {}
+    identity: dict[str, Path] = {}  # source -> the real path it was found at
     errors: list[ErrorRecord] = []
-
-    def report(path: Path, rel: str, reason: str, message: str, root: _Root) -> None:
-        del path
-        source = printable(_join(root.label, rel))
-        errors.append(ErrorRecord(source, -1, reason, printable(message)))
-
     for root in _label_roots(paths):
         if any(root.real.is_relative_to(e) for e in excluded):
             continue
         if root.is_dir:
 
-            def on_error(p: Path, rel: str, reason: str, msg: str, root: _Root = root) -> None:
-                report(p, rel, reason, msg, root)
+            def report(rel: str, reason: str, message: str, label: str = root.label) -> None:
+                source = printable(_join(label, rel))
+                errors.append(ErrorRecord(source, -1, reason, printable(message)))
 
-            candidates = (
-                (p, _join(root.label, rel)) for p, rel in _walk(Path(root.arg), on_error, excluded)
-            )
+            walked = _walk(Path(root.arg), report, excluded)
+            candidates = ((p, _join(root.label, rel), root.real / rel) for p, rel in walked)
         else:
-            candidates = iter([(Path(root.arg), root.label)])
-        for p, rel in candidates:
+            candidates = iter([(Path(root.arg), root.label, root.real)])
+        for p, rel, real in candidates:
             source = printable(rel)
-            item = _discover_file(p, source, Path(root.arg) if root.is_dir else None)
+            item = _discover_file(p, source, root.real if root.is_dir else None)
             if isinstance(item, ErrorRecord):
                 if item.reason:
-                    errors.append(item)
+                    errors.append(dataclasses.replace(item, message=printable(item.message)))
                 continue
-            real = p.resolve()
-            if source in found and real_of[source] != real:
+            if source in found and identity[source] != real:
+                message = f"{p} has the same source name as {found[source].path}; not read"
                 errors.append(
-                    ErrorRecord(
-                        source,
-                        -1,
-                        ErrorReason.SOURCE_COLLISION,
-                        printable(
-                            f"{p} has the same source name as {found[source].path}; not read"
-                        ),
-                    )
+                    ErrorRecord(source, -1, ErrorReason.SOURCE_COLLISION, printable(message))
                 )
                 continue
-            found[source], real_of[source] = item, real
+            found[source], identity[source] = item, real
     return [found[k] for k in sorted(found)], errors
 
 
-def _discover_file(p: Path, source: str, folder: Path | None) -> InputFile | ErrorRecord:
-    """The InputFile of one candidate, or its error row (reason "" = skip silently)."""
-    if folder is not None and p.is_symlink() and not p.resolve().is_relative_to(folder.resolve()):
-        return ErrorRecord(
-            source, -1, ErrorReason.SYMLINK_OUTSIDE_INPUT, printable(f"{p} -> {p.resolve()}")
-        )
+def _discover_file(p: Path, source: str, base: Path | None) -> InputFile | ErrorRecord:
+    """The InputFile of one candidate, or its error row (reason "" = skip silently).
+
+    `base`: the real path of the folder argument it was found under (None: a file argument).
+    """
+    if base is not None and p.is_symlink() and not p.resolve().is_relative_to(base):
+        return ErrorRecord(source, -1, ErrorReason.SYMLINK_OUTSIDE_INPUT, f"{p} -> {p.resolve()}")
     if file_kind(p.name)[0] not in SUPPORTED:
         if not p.name.startswith(".") and p.name.lower() not in {"readme.md"}:
             return ErrorRecord(
-                source, -1, ErrorReason.UNSUPPORTED_FORMAT, printable(f"no reader for {p.name}")
+                source, -1, ErrorReason.UNSUPPORTED_FORMAT, f"no reader for {p.name}"
             )
         return ErrorRecord(source, -1, "", "")
     try:
@@ -327,7 +313,7 @@ def _discover_file(p: Path, source: str, folder: Path | None) -> InputFile | Err
             )
         checksum = checksum_file(p)
     except OSError as exc:
-        return ErrorRecord(source, -1, ErrorReason.UNREADABLE_FILE, printable(str(exc)))
+        return ErrorRecord(source, -1, ErrorReason.UNREADABLE_FILE, str(exc))
     path = str(p)
     shown = printable(path)
     fs_path = os.fsencode(path).hex() if shown != path else ""

@@ -171,9 +171,8 @@ def build_corpus(root: Path) -> tuple[list[Path], dict[tuple[str, int], str], li
     expect[("in/warc/cut2.warc.wet.gz", 0)] = LOADED
     expect[("in/warc/cut2.warc.wet.gz", 1)] = "truncated_record"
     data, ends = conversions(WARC_RECORDS, gz=True)
-    cut = len(data) * 3 // 4
-    put("warc/cut75.warc.gz", data[:cut], None)
-    complete = sum(1 for e in ends if e <= cut)
+    complete = WARC_RECORDS * 3 // 4  # cut inside the member of this record
+    put("warc/cut75.warc.gz", data[: (ends[complete - 1] + ends[complete]) // 2], None)
     for i in range(complete):
         expect[("in/warc/cut75.warc.gz", i)] = LOADED
     expect[("in/warc/cut75.warc.gz", complete)] = "truncated_record"

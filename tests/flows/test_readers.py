@@ -406,18 +406,17 @@ def test_warc_cut_inside_record_2_keeps_record_1(tmp_path, gz):
     ]
 
 
-def test_warc_gz_cut_at_75_percent_keeps_every_complete_record(tmp_path):
+@pytest.mark.parametrize("at_boundary", [False, True])
+def test_warc_gz_cut_at_75_percent_keeps_every_complete_record(tmp_path, at_boundary):
     n = 3_000
     data, ends = make_conversions(n, gz=True)
-    cut = len(data) * 3 // 4
-    complete = sum(1 for e in ends if e <= cut)
+    k = n * 3 // 4  # the cut falls in record k (or, at_boundary, right after record k - 1)
+    cut = ends[k - 1] if at_boundary else (ends[k - 1] + ends[k]) // 2
     (tmp_path / "x.warc.gz").write_bytes(data[:cut])
     recs = read_path(tmp_path / "x.warc.gz")
-    docs = [r for r in recs if isinstance(r, Document)]
-    assert [d.record for d in docs] == list(range(complete))
-    assert [(r.record, r.reason) for r in recs if isinstance(r, ErrorRecord)] == [
-        (complete, "truncated_record")
-    ]
+    assert [r.record for r in recs if isinstance(r, Document)] == list(range(k))
+    errors = [(r.record, r.reason) for r in recs if isinstance(r, ErrorRecord)]
+    assert errors == ([] if at_boundary else [(k, "truncated_record")])
 
 
 def test_uncompressed_warc_last_record_shorter_than_declared_is_reported(tmp_path):
