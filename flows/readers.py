@@ -172,13 +172,8 @@ class _Root:
     is_dir: bool
 
 
-def _label_roots(paths: Sequence[str]) -> list[_Root]:
-    """A distinct source label per input argument.
-
-    Today's label (a folder's real name, a file's own name) is kept unless another argument
-    with another real path has the same label; then all of those get as many parent folders
-    as make them distinct (`a/data`, `b/data`).
-    """
+def _roots(paths: Sequence[str]) -> list[_Root]:
+    """The input arguments; the label is a folder's real name or a file's own name."""
     roots = []
     for arg in paths:
         root = Path(arg)
@@ -187,15 +182,45 @@ def _label_roots(paths: Sequence[str]) -> list[_Root]:
         is_dir = root.is_dir()
         real = root.resolve() if is_dir else Path(os.path.abspath(arg))
         roots.append(_Root(arg, real.name, real, is_dir))
+    return roots
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One file found under an argument: where, its identity (real path), and its outcome."""
+
+    root: _Root
+    rel: str  # path below the argument ("" for a file argument)
+    real: Path
+    outcome: InputFile | ErrorRecord
+
+
+def _distinct_sources(found: list[_Found]) -> list[str]:
+    """Source names: `label/rel`, unless two different files would share one; then those
+    get as many parent folders of their arguments as make them distinct (`a/data/x.txt`,
+    `b/data/x.txt`). Other files keep their names.
+    """
+    plain = [printable(_join(f.root.label, f.rel)) for f in found]
+    owners: dict[str, list[_Found]] = {}
+    for name, f in zip(plain, found, strict=True):
+        group = owners.setdefault(name, [])
+        if all(g.real != f.real for g in group):
+            group.append(f)
     out = []
-    for r in roots:
-        others = {o.real for o in roots if o.label == r.label and o.real != r.real}
-        depth = 1
-        while others and depth < len(r.real.parts):
+    for name, f in zip(plain, found, strict=True):
+        group = owners[name]
+        depth, longest = 1, max(len(g.root.real.parts) for g in group)
+
+        def distinct(d: int, group: list[_Found] = group) -> bool:
+            return len({g.root.real.parts[-d:] for g in group}) == len(group)
+
+        while not distinct(depth) and depth < longest:
             depth += 1
-            others = {o for o in others if o.parts[-depth:] == r.real.parts[-depth:]}
-        label = "/".join(r.real.parts[-depth:]).lstrip("/") if depth > 1 else r.label
-        out.append(dataclasses.replace(r, label=label))
+        if depth == 1 or not distinct(depth):  # no clash, or one parents cannot resolve
+            out.append(name)
+        else:
+            label = "/".join(f.root.real.parts[-depth:]).lstrip("/")
+            out.append(printable(_join(label, f.rel)))
     return out
 
 
@@ -251,45 +276,59 @@ def discover_inputs(
     """All supported files under the given paths, in a stable order, plus what was skipped.
 
     A file's `source` is its path relative to the parent of the argument it was found
-    under (`winnow run /data/crawl` -> `crawl/a/b.txt`), so ids do not depend on the cwd;
-    two arguments with one name get parent folders too (`a/data/x.txt`, `b/data/x.txt`).
+    under (`winnow run /data/crawl` -> `crawl/a/b.txt`), so ids do not depend on the cwd.
+    Two different files that would share a source get parent folders of their arguments
+    (`winnow run a/data b/data` -> `a/data/x.txt`, `b/data/x.txt`); all others keep theirs.
     Only regular files are read (`not_regular_file` for FIFOs, devices, sockets). Symlinks to
     regular files inside their input folder are read under the link's name; symlinks that
     point outside it are reported, not followed. Undecodable names are escaped (`\\xNN`).
     Folders in `exclude` (the output) and everything under them are skipped silently.
     """
     excluded = {Path(p).resolve() for p in exclude}
-    found: dict[str, InputFile] = {}
-    identity: dict[str, Path] = {}  # source -> the real path it was found at
-    errors: list[ErrorRecord] = []
-    for root in _label_roots(paths):
+    found: list[_Found | ErrorRecord] = []  # in walk order (error rows keep today's order)
+    for root in _roots(paths):
         if any(root.real.is_relative_to(e) for e in excluded):
             continue
         if root.is_dir:
 
             def report(rel: str, reason: str, message: str, label: str = root.label) -> None:
                 source = printable(_join(label, rel))
-                errors.append(ErrorRecord(source, -1, reason, printable(message)))
+                found.append(ErrorRecord(source, -1, reason, printable(message)))
 
-            walked = _walk(Path(root.arg), report, excluded)
-            candidates = ((p, _join(root.label, rel), root.real / rel) for p, rel in walked)
+            candidates: Iterator[tuple[Path, str]] = _walk(Path(root.arg), report, excluded)
         else:
-            candidates = iter([(Path(root.arg), root.label, root.real)])
-        for p, rel, real in candidates:
-            source = printable(rel)
-            item = _discover_file(p, source, root.real if root.is_dir else None)
-            if isinstance(item, ErrorRecord):
-                if item.reason:
-                    errors.append(dataclasses.replace(item, message=printable(item.message)))
-                continue
-            if source in found and identity[source] != real:
-                message = f"{p} has the same source name as {found[source].path}; not read"
-                errors.append(
-                    ErrorRecord(source, -1, ErrorReason.SOURCE_COLLISION, printable(message))
-                )
-                continue
-            found[source], identity[source] = item, real
-    return [found[k] for k in sorted(found)], errors
+            candidates = iter([(Path(root.arg), "")])
+        for p, rel in candidates:
+            source = printable(_join(root.label, rel))
+            outcome = _discover_file(p, source, root.real if root.is_dir else None)
+            if not (isinstance(outcome, ErrorRecord) and not outcome.reason):  # "": skipped
+                found.append(_Found(root, rel, root.real / rel if rel else root.real, outcome))
+    return _unique(found)
+
+
+def _unique(found: list[_Found | ErrorRecord]) -> tuple[list[InputFile], list[ErrorRecord]]:
+    """Inputs under distinct sources (sorted) and the error rows; a file found twice is one
+    input, a source two files still share is a `source_collision` row for the second."""
+    files = [f for f in found if isinstance(f, _Found)]
+    source_of = dict(zip(map(id, files), _distinct_sources(files), strict=True))
+    inputs: dict[str, tuple[InputFile, Path]] = {}
+    errors: list[ErrorRecord] = []
+    for f in found:
+        if isinstance(f, ErrorRecord):
+            errors.append(f)
+            continue
+        source = source_of[id(f)]
+        outcome = dataclasses.replace(f.outcome, source=source)
+        if isinstance(outcome, ErrorRecord):
+            errors.append(dataclasses.replace(outcome, message=printable(outcome.message)))
+        elif source not in inputs:
+            inputs[source] = (outcome, f.real)
+        elif inputs[source][1] != f.real:
+            message = f"{outcome.path} has the same source name as {inputs[source][0].path}"
+            errors.append(
+                ErrorRecord(source, -1, ErrorReason.SOURCE_COLLISION, f"{message}; not read")
+            )
+    return [inputs[k][0] for k in sorted(inputs)], errors
 
 
 def _discover_file(p: Path, source: str, base: Path | None) -> InputFile | ErrorRecord:

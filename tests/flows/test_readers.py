@@ -175,6 +175,16 @@ def test_undecodable_file_name_is_escaped_and_read(tmp_path):
             ["a/y.txt", "b/y.txt", "c/z.txt"],
             ["a/y.txt", "b/y.txt", "z.txt"],
         ),
+        (  # only the files that would share a name get parents
+            {"a/data/x.txt": "one", "a/data/only_a.txt": "two", "b/data/x.txt": "three"},
+            ["a/data", "b/data"],
+            ["a/data/x.txt", "b/data/x.txt", "data/only_a.txt"],
+        ),
+        (  # two arguments with one name but no shared file: today's names
+            {"first/seeds/a.txt": "one", "second/seeds/b.txt": "two"},
+            ["first/seeds", "second/seeds"],
+            ["seeds/a.txt", "seeds/b.txt"],
+        ),
         (  # the same folder twice is read once
             {"data/x.txt": "one"},
             ["data", "data"],
