@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import threading
 import time
@@ -99,14 +100,17 @@ def dask_runner(workers: int, address: str | None = None):
     )
 
 
-def init_worker(parent: int) -> None:
+def init_worker() -> None:
     """Process-pool initializer: one native thread per worker process, and exit when the flow
-    process `parent` dies (a SIGKILLed flow would otherwise leave its workers waiting forever:
-    each holds a write end of the pool's call queue, so the queue never reports end-of-file).
+    process dies (a SIGKILLed flow would otherwise leave its workers waiting forever: each
+    holds a write end of the pool's call queue, so the queue never reports end-of-file).
 
-    The parent's pid comes from the parent itself: a worker that read `getppid()` after a
-    kill in its first second would watch its new parent (init) and never exit."""
+    The parent's pid is the one multiprocessing handed over at spawn: a worker that read
+    `getppid()` after a kill in its first second would watch its new parent (init) and never
+    exit."""
     os.environ.update(NATIVE_POOL_ENV)
+    spawner = multiprocessing.parent_process()
+    parent = spawner.pid if spawner is not None and spawner.pid else os.getppid()
     if os.getppid() != parent:  # the flow process died while this worker started
         os._exit(1)
 
@@ -134,9 +138,7 @@ def task_runner(workers: int = 1, dask_address: str | None = None):
         return dask_runner(workers, dask_address)
     if workers == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(
-        max_workers=workers, initializer=init_worker, initargs=(os.getpid(),)
-    )
+    return ProcessPoolTaskRunner(max_workers=workers, initializer=init_worker)
 
 
 def run_etl(
