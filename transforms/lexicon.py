@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
-# Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt. Phrases match anywhere
+# Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt, and the commonest
+# navigation, login, share, legal, related-links and comment phrases in fi, pl, ru, el, zh. Phrases match anywhere
 # in a line of at most LEXICON_MAX_WORDS words; `WHOLE_LINE` entries only as the whole line.
 LEXICON: dict[str, list[str]] = {
     "lexicon_paywall": [
@@ -65,6 +66,14 @@ LEXICON: dict[str, list[str]] = {
         r"\bmein konto\b",
         r"\bmon compte\b",
         r"\bmi cuenta\b",
+        # fi, pl, ru, el, zh
+        r"\bkirjaudu( sisään| ulos)?\b",
+        r"\brekisteröidy\b",
+        r"\bzaloguj( się)?\b",
+        r"\bzarejestruj( się)?\b",
+        r"^(войти|вход|регистрация|выйти)\b",
+        r"^(σύνδεση|είσοδος|εγγραφή|αποσύνδεση)\b",
+        r"^(登录|注册|登入|退出)",
     ],
     "lexicon_share": [
         r"^share (this|on|via|the)\b",
@@ -91,6 +100,11 @@ LEXICON: dict[str, list[str]] = {
         r"^volg ons\b",
         r"^seguici\b",
         r"^siga-nos\b",
+        r"\budostępnij\b",
+        r"^поделиться\b",
+        r"^(jaa|jaa sivu|jaa artikkeli)\b",
+        r"^κοινοποίηση\b",
+        r"^分享到",
     ],
     "lexicon_cookie": [
         r"\b(your data is being processed|vendors processing your data|legitimate interest)\b",
@@ -111,6 +125,13 @@ LEXICON: dict[str, list[str]] = {
         # browser notices shown instead of or above the page
         r"\b(javascript is disabled|enable javascript|out of date browser|browser is out of date)\b",
         r"\b(javascript ist deaktiviert|aktivieren sie javascript|activez javascript|activa javascript)\b",
+        r"\bevästeet?\w*",
+        r"\btietosuoja\w*",
+        r"\bpolityka prywatności\b",
+        r"\bciasteczk\w*",
+        r"\bполитика конфиденциальности\b",
+        r"\bπολιτική απορρήτου\b",
+        r"隐私政策|隱私政策",
     ],
     "lexicon_copyright": [
         r"copyright|©|\(c\) \d{4}|all rights reserved|alle rettigheter|alle rechte vorbehalten",
@@ -119,6 +140,8 @@ LEXICON: dict[str, list[str]] = {
         r"powered by\b",
         # stock-photo agency credits under images
         r"\b(getty images|shutterstock|istock|alamy)\W*$",
+        r"kaikki oikeudet pidätetään|wszelkie prawa zastrzeżone|все права защищены",
+        r"με επιφύλαξη παντός δικαιώματος|版权所有|版權所有",
     ],
     "lexicon_read_more": [
         r"^read (more|next|the full)\b",
@@ -161,6 +184,23 @@ LEXICON: dict[str, list[str]] = {
         r"^(table of contents|contents|most (read|popular|viewed)|innholdsfortegnelse|innhold)\W*$",
         r"^(indholdsfortegnelse|innehållsförteckning|inhaltsverzeichnis|table des matières)\W*$",
         r"^(índice|indice|inhoudsopgave|sommario|sumário|contenido|conteúdo)\W*$",
+        # fi, pl, ru, el, zh and more de/es/fr/sv read-more and related-links headings
+        r"^lesen sie (auch|mehr)\b",
+        r"^(weitere|verwandte|ähnliche) (artikel|nachrichten|beiträge|themen|meldungen)\b",
+        r"^das könnte (sie|dich) auch interessieren\b",
+        r"^(lea|lee) (también|más)\b",
+        r"^(otras noticias|noticias relacionadas|artículos relacionados|más noticias)\b",
+        r"^(también )?te puede interesar\b",
+        r"^(à lire aussi|voir aussi|articles similaires|sur le même sujet|lire plus)\b",
+        r"^(se även|relaterade artiklar|mest lästa|fler nyheter)\b",
+        r"^(lue (lisää|myös)|katso myös|aiheeseen liittyvät|luetuimmat|uusimmat)\b",
+        r"^(seuraava|edellinen) (artikkeli|juttu|sivu)\b",
+        r"^(czytaj|zobacz) (więcej|także|też|również)\b",
+        r"^(polecamy|podobne artykuły|najczęściej czytane|najnowsze)\b",
+        r"^(читайте (также|далее)|подробнее|смотрите также|другие новости|самое читаемое)\b",
+        r"^похожие (статьи|новости|материалы)\b",
+        r"^(διαβάστε (επίσης|ακόμα|περισσότερα)|δείτε (επίσης|ακόμα)|σχετικά άρθρα)\b",
+        r"^(相关新闻|相关阅读|相关文章|相關新聞|推荐阅读|阅读全文|上一篇|下一篇|返回顶部|责任编辑|点击排行)",
     ],
     "lexicon_newsletter": [
         r"newsletter|nyhetsbrev|nyhedsbrev|nieuwsbrief",
@@ -190,6 +230,11 @@ LEXICON: dict[str, list[str]] = {
         r"^(takk for at du leste|tak fordi du læste|tack för att du läste|danke fürs lesen|"
         r"merci de votre lecture|gracias por leer|bedankt voor het lezen|grazie per la lettura|"
         r"obrigado por ler)\b",
+        r"^(kommentar schreiben|deja un comentario|laisser un commentaire|dodaj komentarz)\b",
+        r"^(kommentoi|vastaa|odpowiedz|ответить|απάντηση)$",
+        r"^(\d+ )?(kommentare|comentarios|commentaires|kommentit|kommentarer|komentarze|"
+        r"комментари\w*|σχόλια)\W*\d*$",
+        r"^(发表评论|评论)",
     ],
 }
 # Whole lines that are navigation, share buttons or shop widgets in any of the languages.
@@ -213,7 +258,14 @@ WHOLE_LINE = (
     r"hjem|forside|søk|søg|sök|meny|startseite|suche|accueil|recherche|inicio|buscar|"
     r"zoeken|cerca|pesquisar|del|dela|teilen|partager|compartir|condividi|delen|"
     r"loading(\.\.\.)?|advertisement|annonse|annons|anzeige|publicité|publicidad|"
-    r"advertentie|pubblicità|publicidade|sponsored"
+    r"advertentie|pubblicità|publicidade|sponsored|"
+    # de, es, fr, sv, fi, pl, ru, el, zh menu and widget words
+    r"drucken|versenden|nach oben|zurück|werbung|imprimir|volver|menú|imprimer|retour|"
+    r"hem|startsida|skriv ut|kontakta oss|om oss|etusivu|haku|hae|valikko|tulosta|"
+    r"yhteystiedot|palaute|takaisin|strona główna|szukaj|zaloguj|drukuj|więcej|reklama|"
+    r"главная|поиск|меню|контакты|реклама|печать|ещё|далее|назад|наверх|"
+    r"αρχική|αναζήτηση|επικοινωνία|εκτύπωση|διαφήμιση|περισσότερα|"
+    r"首页|首頁|搜索|分享|打印|返回|更多|广告|關閉|关闭|收藏"
 )
 
 
