@@ -77,7 +77,7 @@ def finish_document(
     steps when `finish_documents` computed them for a whole batch.
     """
     if reasons is None:
-        reasons = flag_lines(texts, keys, key_doc_counts)
+        reasons = flag_lines(texts, keys, key_doc_counts, langs=langs_raw)
     is_bp = [bool(r) for r in reasons]
     weights = [len(t.strip()) for t in texts]
     content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
@@ -114,7 +114,7 @@ def finish_documents(
 ) -> list[tuple[dict[str, list], dict[str, object]]]:
     """`finish_document` of many documents (texts, keys, langs_raw, key_doc_counts, scores),
     with the content texts' languages detected in one batched call (same labels)."""
-    reasons = [flag_lines(d[0], d[1], d[3]) for d in docs]
+    reasons = [flag_lines(d[0], d[1], d[3], langs=d[2]) for d in docs]
     texts = [content_text(d[0], [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)]
     whole = detect_languages(texts, engine=engine)
     return [
