@@ -29,10 +29,11 @@ document's language (from the per-line language labels, `langs=`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 from transforms import lexicon as lx
 
@@ -105,9 +106,28 @@ REASON_CODES = frozenset(Reason)
 # Rules that can be switched off (for ablation in benchmarks/eval_boilerplate.py): one per
 # reason code; switching off `context_boilerplate` leaves every line its own evidence.
 RULES = frozenset(r.value for r in Reason if r is not Reason.EMPTY_LINE)
-_LEXICON_CODES = tuple(Reason(code) for code in lx.LEXICON)
+_LEXICON_VALUES = frozenset(lx.LEXICON) | {Reason.LEXICON_NAVIGATION.value}
+_NAVIGATION = (Reason.LEXICON_NAVIGATION.value,)
+
+
+class _C:
+    """The reason codes as plain str constants (fast membership tests in the hot path)."""
+
+    NAVIGATION_SEPARATORS = Reason.NAVIGATION_SEPARATORS.value
+    NO_TEXT = Reason.NO_TEXT.value
+    NO_LETTERS = Reason.NO_LETTERS.value
+    DATE_LINE = Reason.DATE_LINE.value
+    TOO_FEW_WORDS = Reason.TOO_FEW_WORDS.value
+    NO_TERMINAL_PUNCT = Reason.NO_TERMINAL_PUNCT.value
+    FEW_STOPWORDS = Reason.FEW_STOPWORDS.value
+
+
 _EMPTY = (Reason.EMPTY_LINE.value,)
 _CONTEXT = (Reason.CONTEXT_BOILERPLATE.value,)
+_REPEATED = Reason.REPEATED_IN_DOC.value
+_TEMPLATE = Reason.TEMPLATE_LINE.value
+_RUN = Reason.UNPUNCTUATED_RUN.value
+_STRUCTURAL = frozenset(r.value for r, k in REASON_KINDS.items() if k is Kind.STRUCTURAL)
 
 # C4 keeps only lines with at least this many words (Raffel et al. 2020, sec. 2.2).
 MIN_WORDS = 3
@@ -227,7 +247,7 @@ def stopword_density(text: str, stops: frozenset[str]) -> float | None:
     words = lx.WORD.findall(text.lower())
     if not words:
         return None
-    return round(sum(w in stops for w in words) / len(words), 4)
+    return round(sum(map(stops.__contains__, words)) / len(words), 4)
 
 
 def document_language(langs: Sequence[str], texts: Sequence[str]) -> str | None:
@@ -236,10 +256,12 @@ def document_language(langs: Sequence[str], texts: Sequence[str]) -> str | None:
     >>> document_language(["de", "en", "und"], ["Ein langer deutscher Satz.", "Home", "42"])
     'de'
     """
-    weights: Counter = Counter()
-    for lang, text in zip(langs, texts, strict=True):
-        if lang and lang != "und":
-            weights[lang] += len(text)
+    weights: dict[str, int] = {}
+    get = weights.get
+    for lang, size in zip(langs, map(len, texts), strict=True):
+        weights[lang] = get(lang, 0) + size
+    for none in ("und", "", None):
+        weights.pop(none, None)  # type: ignore[arg-type]
     if not weights:
         return None
     return min(weights.items(), key=lambda kv: (-kv[1], kv[0]))[0]
@@ -254,15 +276,18 @@ def lexicon_reasons(text: str, *, max_words: int = LEXICON_MAX_WORDS) -> tuple[R
     (<Reason.LEXICON_NAVIGATION: 'lexicon_navigation'>,)
     """
     s = text.strip()
-    if count_words(s) > max_words:
+    return tuple(Reason(c) for c in _lexicon_codes(s, count_words(s), max_words=max_words))
+
+
+def _lexicon_codes(s: str, words: int, *, max_words: int = LEXICON_MAX_WORDS) -> tuple[str, ...]:
+    """`lexicon_reasons` of a stripped line of `words` words, as plain strings."""
+    if words > max_words:
         return ()
     if lx.WHOLE_LINE_RE.fullmatch(s):
-        return (Reason.LEXICON_NAVIGATION,)
+        return _NAVIGATION
     low = s.lower()
     return tuple(
-        code
-        for code, regexes in zip(_LEXICON_CODES, lx.LEXICON_RES.values(), strict=True)
-        if any(rx.search(low) for rx in regexes)
+        code for code, regexes in lx.LEXICON_RES.items() if any(rx.search(low) for rx in regexes)
     )
 
 
@@ -295,6 +320,21 @@ def unpunctuated_runs(texts: Sequence[str], *, min_run: int = MIN_UNPUNCTUATED_R
     return flags
 
 
+def _unpunctuated(
+    lines: Sequence[Evidence | None], min_run: int = MIN_UNPUNCTUATED_RUN
+) -> list[bool]:
+    """`unpunctuated_runs` from the lines' evidence (None = blank line)."""
+    flags = [False] * len(lines)
+    start = 0
+    for i, ev in enumerate([*lines, None]):
+        if ev is not None and not ev.terminal:
+            continue
+        if i - start >= min_run:
+            flags[start:i] = [True] * (i - start)
+        start = i + 1
+    return flags
+
+
 def template_lines(
     keys: Sequence[int],
     key_doc_counts: Sequence[int],
@@ -322,8 +362,7 @@ def template_lines(
     ]
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """What one line says on its own: strong and weak codes, content / prose-like."""
 
     strong: tuple[str, ...]  # Reason values, plain str
@@ -331,6 +370,7 @@ class Evidence:
     content: bool  # content evidence: scores CONTENT_SCORE in the block search
     prose: bool  # reads like text (enough words, sentence end or stopwords): the fallback
     words: int
+    terminal: bool  # ends like a sentence
 
 
 # line_evidence depends on the line text and the stoplist alone, and site templates repeat
@@ -354,59 +394,72 @@ def line_evidence(
     >>> ev.strong, ev.weak, ev.content
     (('lexicon_paywall', 'lexicon_login'), ('no_terminal_punct',), False)
     """
-    s = text.strip()
-    if len(s) <= EVIDENCE_CACHE_MAX_CHARS:
-        return _line_evidence_cached(s, lang, rules, config)
-    return _line_evidence(s, lang, rules, config)
+    return _evidence_function(rules, config)(text.strip(), lang)
 
 
-@lru_cache(maxsize=EVIDENCE_CACHE_SIZE)
-def _line_evidence_cached(
-    s: str, lang: str | None, rules: frozenset[str], config: BoilerplateConfig
-) -> Evidence:
-    return _line_evidence(s, lang, rules, config)
+@cache
+def _evidence_function(
+    rules: frozenset[str], config: BoilerplateConfig
+) -> Callable[[str, str | None], Evidence]:
+    """`line_evidence` of stripped lines for one rule set and config, memoized per process."""
+
+    @lru_cache(maxsize=EVIDENCE_CACHE_SIZE)
+    def cached(s: str, lang: str | None) -> Evidence:
+        return _line_evidence(s, lang, rules, config)
+
+    def evidence(s: str, lang: str | None) -> Evidence:
+        if len(s) <= EVIDENCE_CACHE_MAX_CHARS:
+            return cached(s, lang)
+        return _line_evidence(s, lang, rules, config)
+
+    return evidence
+
+
+def clear_evidence_cache() -> None:
+    """Drop the per-process line caches (for measuring cold speed)."""
+    _evidence_function.cache_clear()
 
 
 def _line_evidence(
     s: str, lang: str | None, rules: frozenset[str], config: BoilerplateConfig
 ) -> Evidence:
-    strong: list[Reason] = [r for r in lexicon_reasons(s) if r in rules]
-    weak: list[Reason] = []
-    if Reason.NAVIGATION_SEPARATORS in rules and lx.NAV_SEPARATORS.search(s):
-        strong.append(Reason.NAVIGATION_SEPARATORS)
+    words = count_words(s)
+    strong = list(_lexicon_codes(s, words))
+    if strong and not rules >= _LEXICON_VALUES:
+        strong = [c for c in strong if c in rules]
+    weak: list[str] = []
+    if _C.NAVIGATION_SEPARATORS in rules and lx.NAV_SEPARATORS.search(s):
+        strong.append(_C.NAVIGATION_SEPARATORS)
     if len(lx.LETTERS.findall(s)) < MIN_LETTER_RATIO * len(s.replace(" ", "")):
         if not lx.ALNUM.search(s):
-            if Reason.NO_TEXT in rules:
-                strong.append(Reason.NO_TEXT)
-        elif Reason.NO_LETTERS in rules:
-            strong.append(Reason.NO_LETTERS)
+            if _C.NO_TEXT in rules:
+                strong.append(_C.NO_TEXT)
+        elif _C.NO_LETTERS in rules:
+            strong.append(_C.NO_LETTERS)
     if (
-        Reason.DATE_LINE in rules
+        _C.DATE_LINE in rules
         and len(s) < SHORT_LINE_CHARS
         and (lx.DATE_LINE.match(s) or lx.RELATIVE_TIME.match(s))
     ):
-        strong.append(Reason.DATE_LINE)
-    words = count_words(s)
-    if Reason.TOO_FEW_WORDS in rules and words < config.min_words:
-        weak.append(Reason.TOO_FEW_WORDS)
+        strong.append(_C.DATE_LINE)
+    if words < config.min_words and _C.TOO_FEW_WORDS in rules:
+        weak.append(_C.TOO_FEW_WORDS)
     terminal = has_terminal_punct(s)
-    if Reason.NO_TERMINAL_PUNCT in rules and not terminal:
-        weak.append(Reason.NO_TERMINAL_PUNCT)
+    if not terminal and _C.NO_TERMINAL_PUNCT in rules:
+        weak.append(_C.NO_TERMINAL_PUNCT)
     density = stopword_density(s, lx.stopwords(lang)) if lang else None
     if (
-        Reason.FEW_STOPWORDS in rules
-        and density is not None
+        density is not None
         and density < config.stopwords_low
         and words >= config.min_words
+        and _C.FEW_STOPWORDS in rules
     ):
-        weak.append(Reason.FEW_STOPWORDS)
+        weak.append(_C.FEW_STOPWORDS)
     wordy = density is None or density >= config.min_content_stopwords
     content = not strong and terminal and wordy and len(s) >= config.short_line_chars
     prose_words = density is not None and density >= config.stopwords_high
     prose = not strong and words >= config.min_words and (terminal or prose_words)
-    return Evidence(
-        tuple(r.value for r in strong), tuple(r.value for r in weak), content, prose, words
-    )
+    return Evidence(tuple(strong), tuple(weak), content, prose, words, terminal)
 
 
 def main_block(scores: Sequence[float]) -> tuple[int, int]:
@@ -524,7 +577,7 @@ def classify_lines(
         if ev is None:
             out.append(_EMPTY)
         elif ev.strong:
-            structural = all(REASON_KINDS[r] is Kind.STRUCTURAL for r in ev.strong)
+            structural = _STRUCTURAL.issuperset(ev.strong)
             out.append(() if ins and structural else ev.strong + ev.weak)
         elif ins:
             out.append(())
@@ -563,39 +616,43 @@ def flag_lines(
     if doc_lang is None and langs is not None:
         doc_lang = document_language(langs, texts)
     # phase 1: signals
-    repeated = repeated_in_doc(keys) if Reason.REPEATED_IN_DOC in rules else [False] * n
-    runs = unpunctuated_runs(texts) if Reason.UNPUNCTUATED_RUN in rules else [False] * n
+    own = _evidence_function(rules, config)
+    lines: list[Evidence | None] = [
+        own(s, doc_lang) if s else None for s in (text.strip() for text in texts)
+    ]
+    repeated = repeated_in_doc(keys) if _REPEATED in rules else [False] * n
+    runs = _unpunctuated(lines) if _RUN in rules else [False] * n
     templ = (
         template_lines(keys, key_doc_counts, min_docs=config.min_template_docs)
-        if Reason.TEMPLATE_LINE in rules
+        if _TEMPLATE in rules
         else [False] * n
     )
-    lines: list[Evidence | None] = []
     evidence: list[bool | None] = []  # True = boilerplate, False = content, None = unsure
-    for i, text in enumerate(texts):
-        if not text.strip():
-            lines.append(None)
+    repeat_min_words = config.repeat_min_words
+    for i, ev in enumerate(lines):
+        if ev is None:
             evidence.append(None)
             continue
-        ev = line_evidence(text, lang=doc_lang, rules=rules, config=config)
-        strong, weak = ev.strong, ev.weak
-        if repeated[i]:
-            if ev.words >= config.repeat_min_words:
-                strong = (*strong, Reason.REPEATED_IN_DOC.value)
+        if repeated[i] or templ[i] or runs[i]:
+            strong, weak = ev.strong, ev.weak
+            if repeated[i]:
+                if ev.words >= repeat_min_words:
+                    strong = (*strong, _REPEATED)
+                else:
+                    weak = (*weak, _REPEATED)
+            # A long punctuated line shared by many documents is a syndicated copy (dedup's
+            # business), not a site template.
+            if templ[i] and not ev.content:
+                strong = (*strong, _TEMPLATE)
+            if runs[i]:
+                weak = (*weak, _RUN)
+            if strong:
+                ev = ev._replace(strong=strong, weak=weak, content=False, prose=False)
             else:
-                weak = (*weak, Reason.REPEATED_IN_DOC.value)
-        # A long punctuated line shared by many documents is a syndicated copy (dedup's
-        # business), not a site template.
-        if templ[i] and not ev.content:
-            strong = (*strong, Reason.TEMPLATE_LINE.value)
-        if runs[i]:
-            weak = (*weak, Reason.UNPUNCTUATED_RUN.value)
-        if strong is not ev.strong or weak is not ev.weak:
-            content = ev.content and not strong
-            ev = Evidence(strong, weak, content, ev.prose and not strong, ev.words)
-        lines.append(ev)
+                ev = ev._replace(weak=weak)
+            lines[i] = ev
         evidence.append(True if ev.strong else False if ev.content else None)
-    if Reason.CONTEXT_BOILERPLATE not in rules:
+    if _CONTEXT[0] not in rules:
         return [_EMPTY if ev is None else ev.strong + ev.weak for ev in lines]
     # phase 2: content blocks
     sentence_like = [ev is not None and not ev.weak for ev in lines]
