@@ -286,6 +286,8 @@ def _lexicon_codes(s: str, words: int, *, max_words: int = LEXICON_MAX_WORDS) ->
     if lx.WHOLE_LINE_RE.fullmatch(s):
         return _NAVIGATION
     low = s.lower()
+    if not any(rx.search(low) for rx in lx.LEXICON_ANY):
+        return ()
     return tuple(
         code for code, regexes in lx.LEXICON_RES.items() if any(rx.search(low) for rx in regexes)
     )
@@ -447,7 +449,10 @@ def _line_evidence(
     terminal = has_terminal_punct(s)
     if not terminal and _C.NO_TERMINAL_PUNCT in rules:
         weak.append(_C.NO_TERMINAL_PUNCT)
-    density = stopword_density(s, lx.stopwords(lang)) if lang else None
+    # stopwords matter only from MIN_WORDS words on (few_stopwords, content, prose)
+    density = (
+        stopword_density(s, lx.stopwords(lang)) if lang and words >= config.min_words else None
+    )
     if (
         density is not None
         and density < config.stopwords_low

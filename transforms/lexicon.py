@@ -289,6 +289,9 @@ def compile_lexicon(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
 
 
 LEXICON_RES = {code: compile_lexicon(pats) for code, pats in LEXICON.items()}
+# All categories at once: most lines match none, and one pass per anchor kind is cheaper
+# than one per category (checked first; the categories only when it matches).
+LEXICON_ANY = compile_lexicon([p for pats in LEXICON.values() for p in pats])
 WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*", re.IGNORECASE)
 # Menus written as one line: "Home | News | Sport".
 NAV_SEPARATORS = re.compile(r"(\s[|•·»/>]\s.*){2,}")
