@@ -186,6 +186,7 @@ def etl_flow(
     lsh_bands: int = LSH_BANDS,
     lsh_rows: int = LSH_ROWS,
     shingle_words: int = SHINGLE_WORDS,
+    boilerplate: dict[str, int | float] | None = None,  # BoilerplateConfig fields
     lang_engine: str = "auto",
     batch_docs: int = BATCH_DOCS,
     batch_files: int = BATCH_FILES,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import transforms
 from flows.readers import InputFile, file_kind
+from transforms.boilerplate import BoilerplateConfig
 from transforms.config import PipelineConfig
 from transforms.records import ErrorReason
 
@@ -207,6 +208,7 @@ def flow_parameters(config: PipelineConfig, options: RunOptions) -> dict:
         "lsh_bands": config.lsh_bands,
         "lsh_rows": config.lsh_rows,
         "shingle_words": config.shingle_words,
+        "boilerplate": dataclasses.asdict(config.boilerplate),
         "lang_engine": options.lang_engine,
         "batch_docs": options.batch_docs,
         "batch_files": options.batch_files,
@@ -227,6 +229,7 @@ def settings_of(params: Mapping[str, object]) -> tuple[PipelineConfig, RunOption
         shingle_words=params["shingle_words"],
         near_dup_min_jaccard=params["near_dup_jaccard"],
         near_dup=params["near_dup"],
+        boilerplate=BoilerplateConfig(**(params.get("boilerplate") or {})),
     )
     options = RunOptions(
         batch_docs=params["batch_docs"],

@@ -277,7 +277,10 @@ def flag_batch(
     columns["key_doc_count"] = lookup_key_counts(
         labels["line_key"].to_numpy(), counts["line_key"].to_numpy(), counts["n_docs"].to_numpy()
     ).tolist()
-    flagged = flag_documents(columns, [m["doc_id"] for m in metas], engine=options.lang_engine)
+    doc_ids = [m["doc_id"] for m in metas]
+    flagged = flag_documents(
+        columns, doc_ids, engine=options.lang_engine, boilerplate=config.boilerplate
+    )
     # pandas keeps the lines files' schema metadata as it has always been (byte-identical)
     lines = labels.iloc[flagged.order].reset_index(drop=True)
     for name, values in flagged.line_columns.items():

@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from transforms.boilerplate import BoilerplateConfig
 
 # FineWeb MinHash setting: 14 bands x 8 rows over word 5-grams (threshold ~0.72).
 LSH_BANDS = 14
@@ -30,6 +32,7 @@ class PipelineConfig:
     shingle_words: int = SHINGLE_WORDS
     near_dup_min_jaccard: float = NEAR_DUP_MIN_JACCARD
     near_dup: bool = True
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
 
     def __post_init__(self) -> None:
         if not self.text_field:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.boilerplate import flag_lines
+from transforms.boilerplate import DEFAULT_CONFIG as DEFAULT_BOILERPLATE
+from transforms.boilerplate import BoilerplateConfig, flag_lines
 from transforms.dedup import content_hash
 from transforms.language import (
     LangResult,
@@ -224,11 +225,17 @@ def _finish(
 
 
 def finish_documents(
-    docs: Sequence[DocumentLines], *, engine: str = "auto"
+    docs: Sequence[DocumentLines],
+    *,
+    engine: str = "auto",
+    boilerplate: BoilerplateConfig = DEFAULT_BOILERPLATE,
 ) -> list[FinishedDocument]:
     """Boilerplate flags, final line languages and the document row of each document; the
     content texts' languages are detected in one batched call."""
-    reasons = [flag_lines(d.texts, d.keys, d.key_doc_counts) for d in docs]
+    reasons = [
+        flag_lines(d.texts, d.keys, d.key_doc_counts, langs=d.langs_raw, config=boilerplate)
+        for d in docs
+    ]
     texts = [
         content_text(d.texts, [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)
     ]
@@ -236,9 +243,14 @@ def finish_documents(
     return [_finish(d, rs, w.lang, engine) for d, rs, w in zip(docs, reasons, whole, strict=True)]
 
 
-def finish_document(lines: DocumentLines, *, engine: str = "auto") -> FinishedDocument:
+def finish_document(
+    lines: DocumentLines,
+    *,
+    engine: str = "auto",
+    boilerplate: BoilerplateConfig = DEFAULT_BOILERPLATE,
+) -> FinishedDocument:
     """`finish_documents` of one document."""
-    return finish_documents([lines], engine=engine)[0]
+    return finish_documents([lines], engine=engine, boilerplate=boilerplate)[0]
 
 
 @dataclass(frozen=True)
@@ -252,11 +264,16 @@ class FlaggedBatch:
 
 
 def flag_documents(
-    columns: Mapping[str, Sequence], doc_ids: Sequence[str], *, engine: str = "auto"
+    columns: Mapping[str, Sequence],
+    doc_ids: Sequence[str],
+    *,
+    engine: str = "auto",
+    boilerplate: BoilerplateConfig = DEFAULT_BOILERPLATE,
 ) -> FlaggedBatch:
     """Flag every document of a batch from its label columns (with `key_doc_count`)."""
     groups = group_rows(columns["doc_id"], doc_ids)
-    finished = finish_documents(document_lines(columns, doc_ids), engine=engine)
+    lines = document_lines(columns, doc_ids)
+    finished = finish_documents(lines, engine=engine, boilerplate=boilerplate)
     line_columns: dict[str, list] = {name: [] for name in FLAG_COLUMNS}
     for doc in finished:
         for name in FLAG_COLUMNS:

@@ -8,22 +8,33 @@ import pytest
 
 from transforms.boilerplate import (
     REASON_CODES,
+    REASON_KINDS,
     RULES,
+    BoilerplateConfig,
+    Kind,
+    Reason,
+    content_blocks,
     context_classes,
     count_words,
+    document_language,
     flag_lines,
     has_terminal_punct,
     lexicon_reasons,
     line_evidence,
     main_block,
     repeated_in_doc,
+    stopword_density,
     template_lines,
     unpunctuated_runs,
 )
+from transforms.language import detect_lines
+from transforms.lexicon import stopwords
 from transforms.lines import line_key
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "data" / "boilerplate" / "sample.jsonl.gz"
+# Apache-2.0 (trafilatura's evaluation pages, mostly German; sparse labels), see SOURCES.md
+SAMPLE_TRAFILATURA = REPO / "tests" / "data" / "boilerplate" / "sample-trafilatura.jsonl.gz"
 LONG = "This is a long line of article text that easily passes the jusText length limit."
 # Measured on tests/data/boilerplate/sample.jsonl.gz (121 pages, 33,234 lines): winnow
 # F1 0.830, rule baseline 0.793 (+0.037). Floors sit slightly below, so regressions fail.
@@ -141,7 +152,7 @@ def test_lexicon_leaves_prose_alone(text):
     ],
 )
 def test_date_lines_include_relative_timestamps(text, is_date):
-    assert ("date_line" in line_evidence(text)[0]) == is_date
+    assert ("date_line" in line_evidence(text).strong) == is_date
 
 
 @pytest.mark.parametrize(
@@ -160,7 +171,7 @@ def test_count_words_counts_cjk_runs(text, words):
 def test_a_cjk_sentence_is_not_too_few_words():
     assert (
         "too_few_words"
-        not in line_evidence("先日、不正に改造したiPhoneを販売したとして男性が逮捕された。")[1]
+        not in line_evidence("先日、不正に改造したiPhoneを販売したとして男性が逮捕された。").weak
     )
 
 
@@ -281,7 +292,7 @@ def test_readme_glossary_covers_every_reason_code():
 
 
 def test_rules_can_be_switched_off_for_measurement(sample_lines):
-    raw = _flags(sample_lines, rules=RULES - {"smoothing"})
+    raw = _flags(sample_lines, rules=RULES - {"context_boilerplate"})
     assert not any("context_boilerplate" in r for r in raw)
     assert all(
         "repeated_in_doc" not in r for r in _flags(sample_lines, rules=RULES - {"repeated_in_doc"})
@@ -388,3 +399,220 @@ def test_call_to_action_buttons_and_form_labels_are_navigation(line):
 @pytest.mark.parametrize("line", ["She says: no.", "Phone number", "I like it"])
 def test_ordinary_lines_near_those_phrases_are_not_flagged(line):
     assert lexicon_reasons(line) == ()
+
+
+# --- reason codes: one enum, one mapping ------------------------------------------------
+
+
+def test_every_reason_has_a_kind_and_rules_are_reason_names():
+    assert set(REASON_KINDS) == set(Reason)
+    assert {r.value for r in Reason} - {"empty_line"} == RULES
+    assert all(r.value == r.value.lower() and " " not in r.value for r in Reason)
+    assert Reason.NO_LETTERS.is_strong and Reason.NO_LETTERS.kind is Kind.STRUCTURAL
+    assert not Reason.TOO_FEW_WORDS.is_strong and Reason.LEXICON_LOGIN.is_strong
+
+
+def test_flag_lines_returns_plain_strings():
+    reasons = _flags(["Home", LONG])
+    assert all(type(c) is str for r in reasons for c in r)
+
+
+@pytest.mark.parametrize(
+    "bad", [{"min_template_docs": 0}, {"content_score": 0.0}, {"boilerplate_score": 1.0}]
+)
+def test_bad_config_raises(bad):
+    with pytest.raises(ValueError):
+        BoilerplateConfig(**bad)
+
+
+def test_config_is_used():
+    texts = ["Menu", LONG, "Footer"]
+    strict = BoilerplateConfig(short_line_chars=len(LONG) + 1)
+    assert _flags(texts)[1] == ()
+    assert _flags(texts, config=strict)[1] != () or _flags(texts, config=strict)[0] != ()
+
+
+# --- script-aware signals ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, punct",
+    [
+        ("这是一个句子。", True),  # zh full stop
+        ("你好吗？", True),  # full-width question mark
+        ("他说：「好。」", True),  # a sentence end inside closing brackets
+        ("هل أنت مشترك؟", True),  # Arabic question mark
+        ("यह एक वाक्य है।", True),  # Devanagari danda
+        ("Это предложение.", True),
+        ("Читайте «Новости»", False),  # a quoted title is no sentence
+        ('Read "The Title"', False),
+        ('He said "yes."', True),
+        ("Hamburg (dpa)", True),
+        ("Главная", False),
+    ],
+)
+def test_terminal_punct_per_script(text, punct):
+    assert has_terminal_punct(text) is punct
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("这是一个很长的中文句子没有空格", 10),  # 15 Han characters / 1.5
+        ("ภาษาไทยไม่มีช่องว่างระหว่างคำ", 19),  # Thai: 28 characters / 1.5
+        ("Ein ganz normaler Satz", 4),
+    ],
+)
+def test_words_are_counted_per_script(text, words):
+    assert count_words(text) == words
+
+
+def test_stopword_density_uses_the_language_stoplist():
+    de = stopwords("de")
+    assert stopword_density("Das ist ein Haus und es ist groß", de) >= 0.5
+    assert stopword_density("Fahrrad Motorrad Quad Zubehör", de) == 0.0
+    assert stopword_density("any words", frozenset()) is None
+    assert stopwords("zh") == frozenset() and len(stopwords("fi")) > 100
+
+
+def test_document_language_is_the_character_weighted_majority():
+    langs = ["sv", "en", "sv", "und"]
+    texts = ["En lång svensk mening om vädret.", "Home", "Ännu en mening.", "12"]
+    assert document_language(langs, texts) == "sv"
+    assert document_language(["und"], ["42"]) is None
+
+
+def test_few_stopwords_is_weak_and_needs_a_language():
+    keywords = "Fahrrad Motorrad Quad Zubehör Felgen Reifen"
+    assert "few_stopwords" in line_evidence(keywords, lang="de").weak
+    assert "few_stopwords" not in line_evidence(keywords).weak
+    assert _flags([keywords], langs=["de"]) == [()]  # weak: the fallback keeps a lone line
+
+
+# --- never empty: short clean documents and the fallback ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["First document in folder a. It has a sentence."],
+        ["Just landed in Lisbon, the light here is unreal #travel"],  # a tweet
+        ["Organic cotton T-shirt", "Soft, breathable and made to last", "Machine washable"],
+        ["Notice", "The library will be closed on Monday for maintenance."],
+        ["Wie lange dauert die Lieferung?", "Wie kann ich bezahlen?", "Kann ich zurückgeben?"],
+        ["这是一个简短的通知。"],
+    ],
+)
+def test_short_clean_documents_keep_their_text(lines):
+    reasons = _flags(lines)
+    assert any(r == () for r in reasons)
+    assert reasons[0] == () or lines[0] == "Notice"
+
+
+def test_a_page_of_questions_without_a_long_sentence_keeps_them():
+    texts = [
+        "Home",
+        "Login",
+        "How do I reset my password?",
+        "Can I change my delivery address?",
+        "Where is my order?",
+        "© 2024 Shop",
+    ]
+    reasons = _flags(texts)
+    assert [bool(r) for r in reasons] == [True, True, False, False, False, True]
+
+
+def test_fallback_2_keeps_wordy_lines_when_nothing_ends_like_a_sentence():
+    texts = ["Search", "Red wool winter coat", "Blue cotton summer dress", "Add to cart"]
+    reasons = _flags(texts)
+    assert reasons[1] == () and reasons[2] == ()
+    assert reasons[0] and reasons[3]
+
+
+def test_content_blocks_fallback_only_without_content_evidence():
+    # content evidence exists: the prose-like line on its own does not open a second block
+    assert content_blocks(
+        [False, True, True, None], [True, False, False, True], [True, False, False, True]
+    ) == [True, False, False, False]
+    assert content_blocks([True, None], [False, True], [False, True]) == [False, True]
+
+
+def test_a_page_of_menu_words_only_stays_boilerplate():
+    assert all(_flags(["Home", "News", "Sport", "Contact"]))
+
+
+# --- per-language floors on the in-repo samples (permissive licences only) ---------------
+
+
+def _load(path):
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def _macro(pairs):
+    c = Counter(pairs)
+    tp, fp, fn, tn = c[True, True], c[True, False], c[False, True], c[False, False]
+
+    def f1(a, b, d):
+        return 2 * a / (2 * a + b + d) if a else 0.0
+
+    return f1(tp, fp, fn), (f1(tp, fp, fn) + f1(tn, fn, fp)) / 2
+
+
+@pytest.fixture(scope="module")
+def sample_scores():
+    """(winnow, rule) labelled pairs per group, and emptied pages, as the pipeline runs."""
+    out = {}
+    emptied = eligible = 0
+    for path in (SAMPLE, SAMPLE_TRAFILATURA):
+        pages = _load(path)
+        keys = [[line_key(t) for t in p["lines"]] for p in pages]
+        counts = Counter(k for ks in keys for k in set(ks) if k)
+        texts = [t for p in pages for t in p["lines"]]
+        langs = iter(r.lang for r in detect_lines(texts, [k for ks in keys for k in ks]))
+        for page, ks in zip(pages, keys, strict=True):
+            lg = [next(langs) for _ in ks]
+            reasons = flag_lines(page["lines"], ks, [counts[k] if k else 0 for k in ks], langs=lg)
+            groups = [page["source"], f"{page['source']}/{page['lang']}"]
+            for text, r, lab in zip(page["lines"], reasons, page["labels"], strict=True):
+                if not lab:
+                    continue
+                gold = lab == "boilerplate"
+                rule = len(text.split()) < 3 or not text.rstrip().endswith(
+                    (".", "!", "?", '"', "'")
+                )
+                for g in groups:
+                    ours, base = out.setdefault(g, ([], []))
+                    ours.append((bool(r), gold))
+                    base.append((rule, gold))
+            labs = [lab for lab in page["labels"] if lab]
+            if labs and labs.count("content") >= 0.2 * len(labs):
+                eligible += 1
+                emptied += all(reasons)
+    return out, emptied, eligible
+
+
+# Measured (per line languages from detect_lines, key counts across each sample):
+# English sample: boilerplate F1 0.833, macro 0.741 (rule 0.628), wcxb macro 0.733 (rule
+# 0.618); trafilatura sample de (108 pages): macro 0.848 (rule 0.807), en (25 pages): macro 0.892 (rule 0.727). Floors sit
+# slightly below, so regressions fail.
+@pytest.mark.parametrize(
+    "group, min_macro, min_gain_over_rule",
+    [
+        ("wcxb", 0.72, 0.09),
+        ("trafilatura/de", 0.835, 0.03),
+        ("trafilatura/en", 0.88, 0.12),
+    ],
+)
+def test_macro_f1_floor_per_source_and_language(
+    sample_scores, group, min_macro, min_gain_over_rule
+):
+    ours, rule = sample_scores[0][group]
+    macro, macro_rule = _macro(ours)[1], _macro(rule)[1]
+    assert macro >= min_macro
+    assert macro - macro_rule >= min_gain_over_rule
+
+
+def test_no_sample_document_with_content_is_emptied(sample_scores):
+    _, emptied, eligible = sample_scores
+    assert eligible > 200 and emptied == 0

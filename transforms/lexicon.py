@@ -1,0 +1,430 @@
+"""Phrase lists, compiled patterns and per-language data of the boilerplate stage.
+
+Data, not logic: `transforms/boilerplate.py` holds the rules that use these. The lexicon
+keys are `Reason` codes of that module (`lexicon_*`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+
+# Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt, and the commonest
+# navigation, login, share, legal, related-links and comment phrases in fi, pl, ru, el, zh. Phrases match anywhere
+# in a line of at most LEXICON_MAX_WORDS words; `WHOLE_LINE` entries only as the whole line.
+LEXICON: dict[str, list[str]] = {
+    "lexicon_paywall": [
+        r"free trial",
+        r"subscribe (now|today|to (read|continue))",
+        r"already (a )?(subscriber|member)",
+        r"subscribers? only",
+        r"to continue reading",
+        r"unlock (this|full) (article|story)",
+        r"gratis prøveperiode",
+        r"allerede (abonnent|kunde)",
+        r"prøveperiode",
+        r"redan prenumerant",
+        r"bli prenumerant",
+        r"bereits abonnent",
+        r"jetzt abonnieren",
+        r"kostenlos testen",
+        r"déjà abonné",
+        r"essai gratuit",
+        r"abonnez-vous",
+        r"ya eres suscriptor",
+        r"suscr[ií]bete",
+        r"prueba gratuita",
+        r"al abonnee",
+        r"word abonnee",
+        r"sei già abbonato",
+        r"abbonati",
+        r"já é assinante",
+        r"assine (já|agora)",
+        r"premium ?histor",
+    ],
+    "lexicon_login": [
+        r"\blog ?in\b",
+        r"\bsign ?in\b",
+        r"\bsign up\b",
+        r"\blog ?out\b",
+        r"\bregister\b",
+        r"\bmy account\b",
+        r"\bforgot (your )?password\b",
+        r"\blogg (på|inn)\b",
+        r"\blog ind\b",
+        r"\blogga in\b",
+        r"\banmelden\b",
+        r"\beinloggen\b",
+        r"\bse connecter\b",
+        r"\bconnexion\b",
+        r"iniciar sesión",
+        r"\binloggen\b",
+        r"\baccedi\b",
+        r"\bentrar\b",
+        r"\bmin side\b",
+        r"\bmein konto\b",
+        r"\bmon compte\b",
+        r"\bmi cuenta\b",
+        # fi, pl, ru, el, zh
+        r"\bkirjaudu( sisään| ulos)?\b",
+        r"\brekisteröidy\b",
+        r"\bzaloguj( się)?\b",
+        r"\bzarejestruj( się)?\b",
+        r"^(войти|вход|регистрация|выйти)\b",
+        r"^(σύνδεση|είσοδος|εγγραφή|αποσύνδεση)\b",
+        r"^(登录|注册|登入|退出)",
+    ],
+    "lexicon_share": [
+        r"^share (this|on|via|the)\b",
+        r"^share:",
+        r"\bpartager sur\b",
+        r"\bteilen\b",
+        r"\bdel på\b",
+        r"\bdela på\b",
+        r"\bcompartir en\b",
+        r"\bcondividi\b",
+        r"\bcompartilhe\b",
+        r"\bdelen op\b",
+        r"\b(tweet|pin) (this|it)\b",
+        r"\bclick to (share|email|print)\b",
+        r"^(follow|like|join) us\b",
+        r"^(view|see) this post on\b",  # the text of an embedded Instagram/Facebook/X post
+        r"^a post shared by\b",
+        r"^følg oss\b",
+        r"^følg os\b",
+        r"^följ oss\b",
+        r"^folge?n? uns\b",
+        r"^suivez-nous\b",
+        r"^síguenos\b",
+        r"^volg ons\b",
+        r"^seguici\b",
+        r"^siga-nos\b",
+        r"\budostępnij\b",
+        r"^поделиться\b",
+        r"^(jaa|jaa sivu|jaa artikkeli)\b",
+        r"^κοινοποίηση\b",
+        r"^分享到",
+    ],
+    "lexicon_cookie": [
+        r"\b(your data is being processed|vendors processing your data|legitimate interest)\b",
+        r"\bcookies?\b",
+        r"\binformasjonskapsler\b",
+        r"\bprivacy (policy|statement|notice|settings)\b",
+        r"\bterms (of|and) (use|service|conditions)\b",
+        r"\bpersonvern\b",
+        r"\bdatenschutz",
+        r"\bpolitique de confidentialité\b",
+        r"\bpolítica de privacidad\b",
+        r"\bprivacybeleid\b",
+        r"\binformativa (sulla )?privacy\b",
+        r"\bpolítica de privacidade\b",
+        r"\bmentions légales\b",
+        r"\bimpressum\b",
+        r"\baviso legal\b",
+        # browser notices shown instead of or above the page
+        r"\b(javascript is disabled|enable javascript|out of date browser|browser is out of date)\b",
+        r"\b(javascript ist deaktiviert|aktivieren sie javascript|activez javascript|activa javascript)\b",
+        r"\bevästeet?\w*",
+        r"\btietosuoja\w*",
+        r"\bpolityka prywatności\b",
+        r"\bciasteczk\w*",
+        r"\bполитика конфиденциальности\b",
+        r"\bπολιτική απορρήτου\b",
+        r"隐私政策|隱私政策",
+    ],
+    "lexicon_copyright": [
+        r"copyright|©|\(c\) \d{4}|all rights reserved|alle rettigheter|alle rechte vorbehalten",
+        r"tous droits réservés|todos los derechos reservados|alle rechten voorbehouden",
+        r"tutti i diritti riservati|todos os direitos reservados|alla rättigheter förbehållna",
+        r"powered by\b",
+        # stock-photo agency credits under images
+        r"\b(getty images|shutterstock|istock|alamy)\W*$",
+        r"kaikki oikeudet pidätetään|wszelkie prawa zastrzeżone|все права защищены",
+        r"με επιφύλαξη παντός δικαιώματος|版权所有|版權所有",
+    ],
+    "lexicon_read_more": [
+        r"^read (more|next|the full)\b",
+        r"^continue reading\b",
+        r"^(see|view|show) (all|more)\b",
+        r"^load more\b",
+        r"^more (stories|news|articles)\b",
+        r"^(related|recommended|popular|latest|recent|trending) (articles?|posts?|stories|news)\b",
+        r"^you (may|might) (also )?like\b",
+        r"^les (mer|også)\b",
+        r"^læs (mere|også)\b",
+        r"^läs (mer|också)\b",
+        r"^weiterlesen\b",
+        r"^mehr (zum thema|lesen)\b",
+        r"^lire (la suite|aussi)\b",
+        r"^leer más\b",
+        r"^lees meer\b",
+        r"^leggi (anche|tutto)\b",
+        r"^(leia|saiba) mais\b",
+        r"^(previous|next|older|newer) (post|article|story|entry|page)\b",
+        r"^(forrige|neste|næste) (artikkel|artikel|sak|side)\b",
+        r"^(föregående|nästa) (artikel|sida)\b",
+        r"^(vorheriger|nächster) (artikel|beitrag)\b",
+        r"^(article|page) (précédent|suivant)e?\b",
+        r"^(artículo|entrada|página) (anterior|siguiente)\b",
+        r"^(vorig|volgend)e? (artikel|bericht|pagina)\b",
+        r"^(articolo|pagina) (precedente|successiv[oa])\b",
+        r"^(artigo|página) (anterior|seguinte)\b",
+        r"^back to (top|home)\b",
+        # teaser-box headings and reading-time labels of article lists
+        r"^(more from|recommended reading|post navigation)\b",
+        r"^\d+ min(ute)?s? read\W*$",
+        r"^(mer fra|mere fra|mer från|mehr von|plus de|más de|meer van|altro da|mais de) ",
+        r"^\d+ min(utter|uten|uter)? (lesetid|læsetid|läsning|lesezeit|de lecture|de lectura|"
+        r"leestijd|di lettura|de leitura)\W*$",
+        r"^(about the author|related (content|topics|reading)|jump to (recipe|review|section))\b",
+        r"^(om forfatteren|über den autor|à propos de l'auteur|sobre el autor|sobre o autor)\b",
+        r"^(over de auteur|sull'autore|om författaren)\b",
+        # headings that are the whole line: tables of contents, most-read boxes
+        r"^(table of contents|contents|most (read|popular|viewed)|innholdsfortegnelse|innhold)\W*$",
+        r"^(indholdsfortegnelse|innehållsförteckning|inhaltsverzeichnis|table des matières)\W*$",
+        r"^(índice|indice|inhoudsopgave|sommario|sumário|contenido|conteúdo)\W*$",
+        # fi, pl, ru, el, zh and more de/es/fr/sv read-more and related-links headings
+        r"^lesen sie (auch|mehr)\b",
+        r"^(weitere|verwandte|ähnliche) (artikel|nachrichten|beiträge|themen|meldungen)\b",
+        r"^das könnte (sie|dich) auch interessieren\b",
+        r"^(lea|lee) (también|más)\b",
+        r"^(otras noticias|noticias relacionadas|artículos relacionados|más noticias)\b",
+        r"^(también )?te puede interesar\b",
+        r"^(à lire aussi|voir aussi|articles similaires|sur le même sujet|lire plus)\b",
+        r"^(se även|relaterade artiklar|mest lästa|fler nyheter)\b",
+        r"^(lue (lisää|myös)|katso myös|aiheeseen liittyvät|luetuimmat|uusimmat)\b",
+        r"^(seuraava|edellinen) (artikkeli|juttu|sivu)\b",
+        r"^(czytaj|zobacz) (więcej|także|też|również)\b",
+        r"^(polecamy|podobne artykuły|najczęściej czytane|najnowsze)\b",
+        r"^(читайте (также|далее)|подробнее|смотрите также|другие новости|самое читаемое)\b",
+        r"^похожие (статьи|новости|материалы)\b",
+        r"^(διαβάστε (επίσης|ακόμα|περισσότερα)|δείτε (επίσης|ακόμα)|σχετικά άρθρα)\b",
+        r"^(相关新闻|相关阅读|相关文章|相關新聞|推荐阅读|阅读全文|上一篇|下一篇|返回顶部|责任编辑|点击排行)",
+    ],
+    "lexicon_newsletter": [
+        r"newsletter|nyhetsbrev|nyhedsbrev|nieuwsbrief",
+        r"\benter your e-?mail\b",
+        r"\bsubscribe\b",
+        r"\babonner\b",
+    ],
+    "lexicon_comment": [
+        r"^(leave|post|add) a (comment|reply)\b",
+        r"^\d+ (comments?|replies|responses)\b",
+        # forum and profile counters: "Posts: 292", "9844 posts", "Joined: Mar 2019"
+        r"^[\d,.]+k? (posts?|messages|likes|reactions|views|followers|points|votes)$",
+        r"^(posts|messages|likes|reactions|reputation|points|joined|member since)\s?: ",
+        r"^(reply|svar|antworten|répondre|responder|rispondi)$",
+        r"\bcancel reply\b",
+        # comment-form notices of WordPress and its anti-spam plugin
+        r"\byour email address will not be published\b",
+        r"\brequired fields are marked\b",
+        r"^save my name, email,? and website\b",
+        r"\bthis site uses akismet\b",
+        r"^(posted|published|updated|written) (by|on)\b",
+        r"^[\d,.]+k? like$",
+        r"^\S+( \S+){0,3} (says|sagt|dit|dice|zegt|diz|skriver|skrev):$",
+        r"^[\d.]+ out of [\d.]+ stars\b",
+        # sign-offs of posts and videos
+        r"^thanks? (you )?for (reading|watching|visiting|listening|your feedback)\b",
+        r"^(takk for at du leste|tak fordi du læste|tack för att du läste|danke fürs lesen|"
+        r"merci de votre lecture|gracias por leer|bedankt voor het lezen|grazie per la lettura|"
+        r"obrigado por ler)\b",
+        r"^(kommentar schreiben|deja un comentario|laisser un commentaire|dodaj komentarz)\b",
+        r"^(kommentoi|vastaa|odpowiedz|ответить|απάντηση)$",
+        r"^(\d+ )?(kommentare|comentarios|commentaires|kommentit|kommentarer|komentarze|"
+        r"комментари\w*|σχόλια)\W*\d*$",
+        r"^(发表评论|评论)",
+    ],
+}
+# Whole lines that are navigation, share buttons or shop widgets in any of the languages.
+WHOLE_LINE = (
+    r"home|menu|search|skip to (main )?content|back to top|top|next|previous|close|more|"
+    r"facebook|twitter|x|instagram|linkedin|pinterest|youtube|whatsapp|email|e-mail|print|"
+    r"share|tweet|rss|reddit|telegram|tiktok|"
+    r"add to (cart|basket|wishlist)|buy now|shop now|view cart|checkout|"
+    r"learn more|get started|try (it )?(for )?free|get a demo|request a demo|book a demo|"
+    r"apply now|download( now)?|play video|watch video|get in touch|submit|"
+    r"schedule a (demo|call|consultation)|start (your )?free( trial)?|visit (the )?website|"
+    r"(view|read) (the )?case study|become a (member|partner|patron|subscriber)|"
+    r"(first|last) name ?\*?|e-?mail address ?\*?|search for:|republish this (story|article)|"
+    r"get the recipe|get started (today|for free)|free download|order now|book a (consultation|call)|"
+    r"close window|connect with us|previous next|prev next|like loading\.\.\.|"
+    r"(your )?(name|phone( number)?|message|website|company) \*|"
+    r"(fornavn|etternavn|efternavn|förnamn|efternamn|vorname|nachname|prénom|voornaam|"
+    r"achternaam|cognome|sobrenome|e-?postadresse|e-?postadress|e-?mail-adresse|"
+    r"adresse e-?mail|correo electrónico|indirizzo e-?mail|endereço de e-?mail) ?\*?|"
+    r"contact( us)?|about( us)?|sitemap|careers|faq|help|"
+    r"hjem|forside|søk|søg|sök|meny|startseite|suche|accueil|recherche|inicio|buscar|"
+    r"zoeken|cerca|pesquisar|del|dela|teilen|partager|compartir|condividi|delen|"
+    r"loading(\.\.\.)?|advertisement|annonse|annons|anzeige|publicité|publicidad|"
+    r"advertentie|pubblicità|publicidade|sponsored|"
+    # de, es, fr, sv, fi, pl, ru, el, zh menu and widget words
+    r"drucken|versenden|nach oben|zurück|werbung|imprimir|volver|menú|imprimer|retour|"
+    r"hem|startsida|skriv ut|kontakta oss|om oss|etusivu|haku|hae|valikko|tulosta|"
+    r"yhteystiedot|palaute|takaisin|strona główna|szukaj|zaloguj|drukuj|więcej|reklama|"
+    r"главная|поиск|меню|контакты|реклама|печать|ещё|далее|назад|наверх|"
+    r"αρχική|αναζήτηση|επικοινωνία|εκτύπωση|διαφήμιση|περισσότερα|"
+    r"首页|首頁|搜索|分享|打印|返回|更多|广告|關閉|关闭|收藏"
+)
+
+
+def compile_lexicon(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    """Up to three regexes per category (line-start, word-bounded, plain) for lowercased text.
+
+    Python's re scans fast for one literal-led alternation but slowly for an alternation
+    whose branches each start with an anchor, so anchors are factored out.
+    """
+    start = [p[1:] for p in patterns if p.startswith("^")]
+    word = [p[2:] for p in patterns if p.startswith(r"\b")]
+    plain = [p for p in patterns if not p.startswith(("^", r"\b"))]
+    out = []
+    if start:
+        out.append(re.compile("^(?:" + "|".join(start) + ")"))
+    if word:
+        out.append(re.compile(r"\b(?:" + "|".join(word) + ")"))
+    if plain:
+        out.append(re.compile("|".join(plain)))
+    return tuple(out)
+
+
+LEXICON_RES = {code: compile_lexicon(pats) for code, pats in LEXICON.items()}
+# All categories at once: most lines match none, and one pass per anchor kind is cheaper
+# than one per category (checked first; the categories only when it matches).
+LEXICON_ANY = compile_lexicon([p for pats in LEXICON.values() for p in pats])
+WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*", re.IGNORECASE)
+# Menus written as one line: "Home | News | Sport".
+NAV_SEPARATORS = re.compile(r"(\s[|•·»/>]\s.*){2,}")
+# A line that is only a date, a time, or a byline with a date.
+DATE_LINE = re.compile(
+    r"^(?:(?:posted|published|updated|by)\b.{0,60})?"
+    r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|févr|avr|juil|"
+    r"déc|ene|abr|ago|dic|mrt|gen|giu|lug|set|ott|fev|out)[a-zé]*\.? \d{1,2},? \d{4}|"
+    r"\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|"
+    r"févr|avr|juil|déc|ene|abr|ago|dic|mrt|gen|giu|lug|set|ott|fev|out)[a-zé]*\.? \d{4})"
+    r"(?:,? (?:at )?\d{1,2}[:.]\d{2}(?: ?[ap]\.?m\.?)?)?\W*$",
+    re.IGNORECASE,
+)
+# "79 days ago", "vor 3 Tagen", "il y a 2 heures", "3 dager siden": relative timestamps of
+# bylines, comments and teasers, in the lexicon's ten languages.
+RELATIVE_TIME = re.compile(
+    r"^(?:(?:posted|published|updated|edited)\s+)?(?:"
+    r"(?:\d+|an?|one)\s+(?:second|minute|min|hour|hr|day|week|month|year)s?\s+ago|"
+    r"vor\s+(?:\d+|einer?|einem)\s+(?:sekunde|minute|stunde|tag|woche|monat|jahr)\w*|"
+    r"il\s+y\s+a\s+\d+\s+(?:seconde|minute|heure|jour|semaine|mois|an)s?|"
+    r"hace\s+\d+\s+(?:segundo|minuto|hora|día|semana|mes|año)\w*|"
+    r"há\s+\d+\s+(?:segundo|minuto|hora|dia|semana|mês|mes|ano)\w*|"
+    r"\d+\s+(?:sekund|minutt|minut|time|timer|timme|timmar|dag|dage|dager|dagar|uke|uker|uge|"
+    r"uger|vecka|veckor|måned|måneder|månad|månader|år)\w*\s+(?:siden|sedan)|"
+    r"\d+\s+(?:seconde|minuut|minuten|uur|dag|dagen|week|weken|maand|maanden|jaar)\s+geleden|"
+    r"\d+\s+(?:secondi|minuti|ore|ora|giorni|giorno|settimane|mesi|anni|anno)\s+fa"
+    r")\W*$",
+    re.IGNORECASE,
+)
+LETTERS = re.compile(r"[^\W\d_]")
+# A letter or digit in any script: a line without one carries no words (punctuation, symbols,
+# emoji, zero-width characters left by the HTML-to-text step).
+ALNUM = re.compile(r"[^\W_]")
+CJK_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+WORD = re.compile(r"[^\W\d_]+")
+
+# Scripts written without spaces between words: a whitespace "word" there is a clause.
+# Han, kana (Chinese, Japanese), Thai, Lao, Khmer, Myanmar.
+NO_SPACE_CHARS = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    r"\u0e00-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f]"
+)
+# Sentence-final punctuation per script: Latin/Cyrillic/Greek `. ! ? … :`, the Greek
+# question mark (U+037E), CJK full stops and full-width
+# marks `。！？．`, Arabic/Persian `؟ ۔`, Devanagari/Bengali danda `। ॥`, Armenian `։`,
+# Ethiopic `።`, Myanmar `။`, Khmer `។`.
+SENTENCE_END = (
+    ".!?\u2026:\u037e\u3002\uff01\uff1f\uff0e\u061f\u06d4\u0964\u0965\u0589\u1362\u104b\u17d4"
+)
+# Closing quotes and brackets that may follow the sentence end: `." .» .” .) 。」`.
+CLOSERS = "\"'\u201d\u2019\u201c\u00bb\u203a)]\u300d\u300f\u3011\uff09\u300b"
+# Lines that are a list item: bullets, "1." / "a)" numbering, dashes.
+LIST_ITEM = re.compile(r"^(?:[-\u2022\u00b7*\u25aa\u25cf\u2013\u2014>]|\d{1,3}[.)]|[a-z][.)])\s")
+# A price: currency symbol or ISO code next to a number ("$19.99", "12,50 €", "EUR 9").
+PRICE = re.compile(
+    r"(?:[$€£¥₹₽₩]|\b(?:usd|eur|gbp|chf|sek|nok|dkk|pln|rub|kr|zł|руб)\.?)\s?\d[\d.,\s]*"
+    r"|\d[\d.,\s]*\s?(?:[$€£¥₹₽₩]|\b(?:usd|eur|gbp|chf|sek|nok|dkk|pln|rub|kr|zł|руб)\b)",
+    re.IGNORECASE,
+)
+
+# ISO 639-1 codes (as langdetect labels lines) -> jusText 3.0.2 stoplist names
+# (Pomikalek 2011; the stoplists ship inside the justext package, BSD licence).
+JUSTEXT_STOPLISTS: dict[str, str] = {
+    "af": "Afrikaans",
+    "an": "Aragonese",
+    "ar": "Arabic",
+    "bg": "Bulgarian",
+    "bn": "Bengali",
+    "ca": "Catalan",
+    "cs": "Czech",
+    "cy": "Welsh",
+    "da": "Danish",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "es": "Spanish",
+    "et": "Estonian",
+    "eu": "Basque",
+    "fa": "Persian",
+    "fi": "Finnish",
+    "fr": "French",
+    "gl": "Galician",
+    "gu": "Gujarati",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "hr": "Croatian",
+    "hu": "Hungarian",
+    "id": "Indonesian",
+    "is": "Icelandic",
+    "it": "Italian",
+    "kn": "Kannada",
+    "ko": "Korean",
+    "lt": "Lithuanian",
+    "lv": "Latvian",
+    "mk": "Macedonian",
+    "ml": "Malayalam",
+    "mr": "Marathi",
+    "ne": "Nepali",
+    "nl": "Dutch",
+    "nn": "Norwegian_Nynorsk",
+    "no": "Norwegian_Bokmal",
+    "pa": "Western_Panjabi",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sk": "Slovak",
+    "sl": "Slovenian",
+    "sq": "Albanian",
+    "sr": "Serbian",
+    "sv": "Swedish",
+    "sw": "Swahili",
+    "ta": "Tamil",
+    "te": "Telugu",
+    "tl": "Tagalog",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "ur": "Urdu",
+    "vi": "Vietnamese",
+}
+
+
+@cache
+def stopwords(lang: str) -> frozenset[str]:
+    """jusText's stoplist for an ISO 639-1 code (lowercase words); empty when it has none.
+
+    >>> "the" in stopwords("en"), "und" in stopwords("de"), len(stopwords("zh-cn"))
+    (True, True, 0)
+    """
+    name = JUSTEXT_STOPLISTS.get(lang.split("-")[0])
+    if name is None:
+        return frozenset()
+    import justext  # a dependency of trafilatura too; imported only when a stoplist is needed
+
+    return frozenset(w.lower() for w in justext.get_stoplist(name))
