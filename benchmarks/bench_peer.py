@@ -13,8 +13,8 @@ Both tools run as a user runs them, one whole process each (its tree sampled for
 The corpus (make_corpus.py; .txt/.jsonl/.jsonl.gz/.jsonl.zst) is converted once, untimed, to
 a folder of .jsonl.gz shards with the same documents in the same order for DataTrove's
 JsonlReader, which reads neither .txt nor .zst. Fixed cost is the same command on a
-one-document input (the first document of the corpus that DataTrove's language filter keeps,
-so its later filters and tokenizers load too). Rounds alternate winnow, DataTrove, winnow, ...;
+one-document input (the first document of the corpus that DataTrove's filters keep, so its
+later filters, tokenizers and MinHash stages run too). Rounds alternate winnow, DataTrove, winnow, ...;
 reported: medians, net lines/s = lines / (wall - fixed cost), peak RSS of each process tree
 (winnow's also without its Prefect server processes), and the machine's two-process
 parallelism probe before and after (2.0x = two free cores).
@@ -120,24 +120,21 @@ def write_jsonl_gz(texts: list[str], folder: Path, shards: int = SHARDS) -> None
                 f.write(json.dumps({"id": str(i), "text": texts[i]}, ensure_ascii=False) + "\n")
 
 
-def first_kept_index(texts: list[str], peer_python: Path, limit: int = 200) -> int:
-    """Index of the first text DataTrove's language filter keeps (asks the peer venv)."""
-    code = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import datatrove_run as d; "
-        "from datatrove.data import Document; "
-        "lid = d.LocalFT176LID(str(d.lid_model_path()), d.LANGUAGES); "
-        "texts = json.load(sys.stdin); "
-        "print(next((i for i, t in enumerate(texts) "
-        "if lid.predict(Document(text=t, id=str(i)))[1]['en'] > 0.65), 0))"
-    )
+def first_kept_index(texts: list[str], peer_python: Path, work: Path, limit: int = 200) -> int:
+    """Index of the first text that DataTrove's filtering steps keep (run in the peer venv)."""
+    sample = work / "first-kept-input"
+    write_jsonl_gz(texts[:limit], sample, shards=1)
     res = subprocess.run(
-        [str(peer_python), "-c", code, str(PEER_SCRIPT.parent)],
-        input=json.dumps(texts[:limit]),
+        [str(peer_python), str(PEER_SCRIPT), "--first-kept", str(sample)],
         capture_output=True,
         text=True,
         check=True,
     )
-    return int(res.stdout.strip().splitlines()[-1])
+    shutil.rmtree(sample)
+    found = int(res.stdout.strip().splitlines()[-1])
+    if found < 0:
+        sys.exit(f"DataTrove's filters keep none of the first {limit} documents")
+    return found
 
 
 # ---------------------------------------------------------------- measuring
@@ -316,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = sum(count_lines(t) for t in texts)
     dt_full = args.out / "datatrove-input"
     write_jsonl_gz(texts, dt_full)
-    one = first_kept_index(texts, args.peer_python)
+    one = first_kept_index(texts, args.peer_python, args.out)
     one_w, one_d = args.out / "one-doc-winnow", args.out / "one-doc-datatrove"
     write_jsonl_gz([texts[one]], one_d, shards=1)
     if one_w.exists():

@@ -26,6 +26,7 @@ Offline by construction, nothing is downloaded at run time:
 
     benchmarks/.peer-venv/bin/python benchmarks/peer/datatrove_run.py --check
     benchmarks/.peer-venv/bin/python benchmarks/peer/datatrove_run.py IN_JSONL_DIR WORK_DIR
+    benchmarks/.peer-venv/bin/python benchmarks/peer/datatrove_run.py --first-kept IN_JSONL_DIR
 
 Prints one JSON line: documents in, after the filters, after dedup, seconds per stage.
 """
@@ -64,6 +65,18 @@ from datatrove.pipeline.writers.jsonl import JsonlWriter  # noqa: E402
 from datatrove.utils.lid import FT176LID  # noqa: E402
 
 LANGUAGES = ["en"]  # FineWeb keeps English
+# --check: an English document that every filter keeps (twice: MinHash drops the copy)
+CHECK_TEXT = "\n".join(
+    [
+        "The harbour town woke slowly as the fishing boats returned with their morning catch.",
+        "Merchants opened their stalls along the quay and argued about the price of fresh cod.",
+        "Children ran between the carts, while an old sailor repaired a torn net in the sun.",
+        "By noon the market was crowded with visitors who had travelled from nearby villages.",
+        "Most of them came for the bread, which was baked in a stone oven behind the church.",
+        "In the evening the wind turned cold, and the families gathered around their fires.",
+        "Nobody in the town could remember a summer that had been so calm and so generous.",
+    ]
+)
 MODEL_NAME = "lid.176.ftz"
 
 
@@ -187,21 +200,40 @@ def run(src: Path, work: Path) -> dict:
     }
     seconds: dict[str, float] = {}
     for name, executor in stages.items():
+        if name != "filter" and not any(filtered.glob("*.jsonl.gz")):
+            break  # the filters kept nothing: DataTrove's readers refuse an empty folder
         t0 = time.perf_counter()
         executor.run()
         seconds[name] = time.perf_counter() - t0
     return {
         "documents": count_docs(src),
         "kept_after_filters": count_docs(filtered),
-        "kept_after_dedup": count_docs(work / "deduped"),
+        "kept_after_dedup": count_docs(work / "deduped") if (work / "deduped").exists() else 0,
         "seconds": seconds,
         "datatrove": version("datatrove"),
         "model": str(lid_model_path()),
     }
 
 
+def first_kept(src: Path) -> int:
+    """Smallest integer id among the documents of src that the filtering steps keep (-1: none)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="peer-first-") as tmp:
+        out = Path(tmp) / "kept"
+        steps = filter_steps(str(src), str(out), str(lid_model_path()))
+        LocalPipelineExecutor(steps, tasks=1, workers=1, logging_dir=f"{tmp}/logs").run()
+        ids = []
+        for p in out.glob("*.jsonl.gz"):
+            with gzip.open(p, "rt", encoding="utf-8") as f:
+                ids += [int(json.loads(line)["id"]) for line in f if line.strip()]
+    return min(ids, default=-1)
+
+
 def check() -> dict:
-    """Offline smoke test of the venv: model file, LID prediction, spaCy blank tokenizer."""
+    """Offline smoke test of the venv: model, tokenizer, and the whole pipeline on 3 documents."""
+    import tempfile
+
     from datatrove.data import Document
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
@@ -211,12 +243,17 @@ def check() -> dict:
     words = load_word_tokenizer("en").word_tokenize("Two words.")
     if lang != "en" or words != ["Two", "words", "."]:
         raise SystemExit(f"peer venv check failed: {lang} {score} {words}")
-    return {
-        "ok": True,
-        "model": str(path),
-        "bytes": path.stat().st_size,
-        "datatrove": version("datatrove"),
-    }
+    docs = [CHECK_TEXT, CHECK_TEXT, "Ceci est un petit texte écrit en français."]  # kept, dup, fr
+    with tempfile.TemporaryDirectory(prefix="peer-check-") as tmp:
+        src = Path(tmp) / "in"
+        src.mkdir()
+        with gzip.open(src / "docs.jsonl.gz", "wt", encoding="utf-8") as f:
+            for i, text in enumerate(docs):
+                f.write(json.dumps({"id": str(i), "text": text}) + "\n")
+        result = run(src, Path(tmp) / "work")
+    if (result["kept_after_filters"], result["kept_after_dedup"]) != (2, 1):
+        raise SystemExit(f"peer venv check failed: {result}")
+    return {"ok": True, "model": str(path), "bytes": path.stat().st_size, **result}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,9 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("input", nargs="?", type=Path, help="folder of .jsonl.gz documents")
     ap.add_argument("work", nargs="?", type=Path, help="work/output folder (emptied first)")
     ap.add_argument("--check", action="store_true", help="check the venv offline and exit")
+    ap.add_argument(
+        "--first-kept", type=Path, default=None, help="print the first id DIR's filters keep"
+    )
     args = ap.parse_args(argv)
     if args.check:
         print(json.dumps(check()))
+        return 0
+    if args.first_kept:
+        print(first_kept(args.first_kept))
         return 0
     if args.input is None or args.work is None:
         ap.error("IN_JSONL_DIR and WORK_DIR are required")
