@@ -56,6 +56,7 @@ def test_rates_and_summary() -> None:
     assert bench_peer.net_rate(1000, 3.0, 1.0) == 500.0
     assert bench_peer.net_rate(1000, 1.0, 1.0) == float("inf")
     assert bench_peer.count_lines("a\nb\n") == 2
+    assert bench_peer.paired_ratio([2.0, 9.0, 3.0], [1.0, 3.0, 3.0]) == 2.0
     out = "winnow run x\n  documents       2680 (2400 kept)\n  lines           100000\n"
     assert bench_peer.parse_winnow_summary(out) == {
         "documents": 2680,
