@@ -395,6 +395,13 @@ def main(argv: list[str] | None = None) -> int:
         "stage seconds (last run): " + ", ".join(f"{k} {v:.1f}" for k, v in ds["seconds"].items())
     )
     print(
+        "DataTrove filters (last run; documents in, dropped, seconds): "
+        + "; ".join(
+            f"{st['name'].split(': ')[-1]} {st['total']}, -{st['dropped']}, {st['seconds']:.1f} s"
+            for st in ds.get("filter_steps", [])
+        )
+    )
+    print(
         f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{platform.platform()}; date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )

@@ -139,6 +139,22 @@ def count_docs(folder: Path) -> int:
     return n
 
 
+def step_stats(path: Path) -> list[dict]:
+    """Per step of a DataTrove stats.json: name, documents in, dropped, seconds."""
+    out = []
+    for step in json.loads(path.read_text(encoding="utf-8")):
+        st = step.get("stats", {})
+        out.append(
+            {
+                "name": step["name"],
+                "total": st.get("total", 0),
+                "dropped": st.get("dropped", 0),
+                "seconds": round(step.get("time_stats", {}).get("total", 0.0), 2),
+            }
+        )
+    return out
+
+
 def run(src: Path, work: Path) -> dict:
     """The whole pipeline on src into a fresh work folder; counts and seconds per stage."""
     if work.exists():
@@ -210,6 +226,7 @@ def run(src: Path, work: Path) -> dict:
         "kept_after_filters": count_docs(filtered),
         "kept_after_dedup": count_docs(work / "deduped") if (work / "deduped").exists() else 0,
         "seconds": seconds,
+        "filter_steps": step_stats(logs / "filter" / "stats.json"),
         "datatrove": version("datatrove"),
         "model": str(lid_model_path()),
     }
