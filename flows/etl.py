@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger
 from prefect import runtime as prefect_runtime
 
 from flows import schemas
+from flows.compaction import compact_state
 from flows.dedup_state import loaded_inputs, lsh_mismatch_message, other_lsh_state, write_inputs
 from flows.hooks import hook_point
 from flows.plan import (
@@ -91,7 +92,7 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
     files, discovery_errors = discover_inputs(inputs)
-    plan = plan_inputs(files, loaded_inputs(store))
+    plan = plan_inputs(files, loaded_inputs(store, [f.source for f in files]))
     run_seq = store.committed_runs() + 1
     run_id = make_run_id(run_seq, config_hash(config), plan.new)
     store.recover(keep=[run_id])
@@ -209,8 +210,9 @@ def etl_flow(
         kept = load_documents(staging, len(batches), duplicates)
         n_dups = pq.read_metadata(duplicates).num_rows
         summary = _stage_run_records(run, config, options, extracted, flagged, kept, n_dups)
+        folded = compact_state(store, staging.final_root)  # when due: O(log history) parts
         hook_point("before-commit")
-        store.commit(run.run_id)
+        store.commit(run.run_id, delete=folded)
         publish_progress(progress, 100)
         publish_summary(summary)
         logger.info(
