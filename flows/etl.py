@@ -37,7 +37,8 @@ from flows.plan import (
 from flows.readers import discover_inputs
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
-from flows.store import OutputStore, RunLock, write_json, write_parquet
+from flows.storage import open_store
+from flows.store import OutputStore, write_json, write_parquet
 from flows.summary import (
     ExtractResult,
     FlagResult,
@@ -142,7 +143,7 @@ def _stage_run_records(
         reason_counts=count_rows(reasons),
         lang_counts=count_rows(langs),
         error_counts=count_rows(Counter(error_table["reason"].to_pylist())),
-        output=str(run.store.root.resolve()),
+        output=run.store.location,
         seconds_label=sum(e.seconds_label for e in extracted),
         template_lines=templates,
     )
@@ -181,8 +182,8 @@ def etl_flow(
     """Run winnow on files/folders into OUTPUT; returns the run summary (also in `runs/`)."""
     config, options = settings_of(locals())  # validated: ValueError on a bad value
     logger = get_run_logger()
-    store = OutputStore(output)
-    with RunLock(store.root):
+    store = open_store(output)  # a folder, or a URL (flows/storage.py)
+    with store.lock():
         run = _plan_run(store, inputs, config, fresh)
         staging, n_new = run.staging, len(run.plan.new)
         batches = plan_batches(run.plan.new, batch_files=options.batch_files)

@@ -123,6 +123,15 @@ class OutputStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
+    @property
+    def location(self) -> str:
+        """Where the datasets are, as a user names it (a URL for object storage)."""
+        return str(self.root.resolve())
+
+    def lock(self) -> RunLock:
+        """The lock a run holds while it writes here."""
+        return RunLock(self.root)
+
     def state(self, table: str) -> Path:
         return self.root / STATE / table
 

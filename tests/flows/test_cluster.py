@@ -198,5 +198,7 @@ def test_worker_killed_mid_batch_the_run_recovers_with_identical_datasets(
     pids, workers = _run_with_stream(client, local_run / "seeds", tmp_path / "out", address, True)
     # the victim is gone (its nanny starts a new worker process under a new address)
     assert len(set(pids) & set(client.run(os.getpid))) == 1
-    assert len(workers) >= 2 * _n_batches(local_run / "seeds")  # the killed batch ran again on the survivor
+    assert len(workers) >= 2 * _n_batches(
+        local_run / "seeds"
+    )  # the killed batch ran again on the survivor
     assert dataset_bytes(tmp_path / "out") == dataset_bytes(local_run / "out")
