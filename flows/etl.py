@@ -34,10 +34,9 @@ from flows.plan import (
     plan_inputs,
     settings_of,
 )
-from flows.readers import discover_inputs
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
-from flows.storage import open_store
+from flows.storage import discover_all, open_store
 from flows.store import OutputStore, write_json, write_parquet
 from flows.summary import (
     ExtractResult,
@@ -92,7 +91,7 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     other = other_lsh_state(store.root, config) if config.near_dup else None
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
-    files, discovery_errors = discover_inputs(inputs)
+    files, discovery_errors = discover_all(inputs)  # local paths and URLs
     plan = plan_inputs(files, loaded_inputs(store, [f.source for f in files]))
     run_seq = store.committed_runs() + 1
     run_id = make_run_id(run_seq, config_hash(config), plan.new)

@@ -355,3 +355,59 @@ def _drop_empty_dirs(root: Path) -> None:
 def open_store(output: str) -> OutputStore:
     """The store of an output folder or URL."""
     return RemoteOutputStore(output) if is_url(output) else OutputStore(output)
+
+
+# --- inputs at URLs ------------------------------------------------------------------------
+
+
+def discover_remote(url: str) -> list:
+    """The supported files under an input URL, as `InputFile`s (sorted by source).
+
+    `source` is the path relative to the URL's parent (as for a local folder), `path` the
+    file's URL, `checksum` "etag:<ETag>" (a content version the store keeps; no download).
+    """
+    from flows.readers import SUPPORTED, InputFile, file_kind
+
+    fs, root = filesystem(url)
+    root = root.rstrip("/")
+    protocol = url.split("://", 1)[0]
+    infos = fs.find(root, detail=True) if fs.isdir(root) else {root: fs.info(root)}
+    parent = root.rsplit("/", 1)[0] if fs.isdir(root) else root.rsplit("/", 1)[0]
+    files = []
+    for path, info in sorted(infos.items()):
+        if file_kind(path)[0] not in SUPPORTED:
+            continue
+        etag = str(info.get("ETag") or info.get("etag") or info.get("md5") or "").strip('"')
+        source = path[len(parent) + 1 :]
+        files.append(InputFile(source, f"{protocol}://{path}", int(info["size"]), f"etag:{etag}"))
+    return files
+
+
+def discover_all(inputs: list[str]):
+    """`flows.readers.discover_inputs` for local paths plus `discover_remote` for URLs."""
+    from flows.readers import discover_inputs
+
+    local = [p for p in inputs if not is_url(p)]
+    files, errors = discover_inputs(local) if local else ([], [])
+    remote = [f for url in inputs if is_url(url) for f in discover_remote(url)]
+    if not remote:
+        return files, errors
+    merged = {f.source: f for f in [*files, *remote]}
+    return [merged[k] for k in sorted(merged)], errors
+
+
+@contextlib.contextmanager
+def localized(item):
+    """The input file itself if local, else a temporary local copy (the readers read paths);
+    the copy keeps the file name (its suffixes pick the reader) and is deleted after."""
+    import dataclasses
+    import tempfile
+
+    if not is_url(item.path):
+        yield item
+        return
+    fs, path = filesystem(item.path)
+    with tempfile.TemporaryDirectory(prefix="winnow-input-") as tmp:
+        local = Path(tmp) / path.rsplit("/", 1)[-1]
+        fs.get_file(path, str(local))
+        yield dataclasses.replace(item, path=str(local))
