@@ -147,7 +147,7 @@ def to_table(spec: StateTable, keys: np.ndarray, cols: dict[str, np.ndarray]) ->
         elif pa.types.is_string(field.type):
             data[field.name] = pa.array([v.decode() for v in cols[field.name].tolist()], field.type)
         elif pa.types.is_fixed_size_binary(field.type):
-            rows = np.ascontiguousarray(cols[field.name]).reshape(len(keys), -1)
+            rows = np.ascontiguousarray(cols[field.name]).reshape(len(keys), field.type.byte_width)
             data[field.name] = pa.array([r.tobytes() for r in rows], field.type)
         else:
             data[field.name] = pa.array(cols[field.name], field.type)
