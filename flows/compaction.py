@@ -30,7 +30,6 @@ from flows.dedup_state import (
     band_table,
     sig_table,
     to_arrays,
-    to_table,
 )
 from flows.store import STATE, OutputStore
 from transforms.config import PipelineConfig
@@ -102,20 +101,30 @@ def _fold(table: StateTable, keys: np.ndarray, cols: dict[str, np.ndarray]):
     return keys[starts], {"n_docs": np.add.reduceat(cols["n_docs"], starts)}
 
 
-def plan_rows(plan: CompactionPlan) -> pa.Table:
-    """Every row of the plan's merged segments (older) and then its parts, in run order."""
+def plan_arrays(plan: CompactionPlan) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(keys, value columns) of the plan's merged segments (older), then its parts, in run
+    order; segments stay NumPy arrays (no Python objects: memory ~ the bytes on disk)."""
     fs = pafs.LocalFileSystem()
-    tables = [plan.table.schema.empty_table()]
-    for seg in plan.merged:
-        keys, cols = segments.read_all(fs, str(seg), plan.table.columns)
-        tables.append(to_table(plan.table, keys, cols))
-    tables += [pq.read_table(p, schema=plan.table.schema) for p in plan.parts]
-    return pa.concat_tables(tables)
+    pieces = [segments.read_all(fs, str(seg), plan.table.columns) for seg in plan.merged]
+    if plan.parts:
+        parts = [pq.read_table(p, schema=plan.table.schema) for p in plan.parts]
+        pieces.append(to_arrays(plan.table, pa.concat_tables(parts)))
+    keys = np.concatenate([k for k, _ in pieces])
+    cols = {c: _concat([v[c] for _, v in pieces]) for c in plan.table.columns}
+    return keys, cols
+
+
+def _concat(arrays: list[np.ndarray]) -> np.ndarray:
+    """Concatenate value arrays; byte strings of different widths go to the widest."""
+    if arrays[0].dtype.kind == "S":
+        width = max(a.dtype.itemsize for a in arrays)
+        arrays = [a.astype(f"S{width}") for a in arrays]
+    return np.concatenate(arrays)
 
 
 def apply_plan(store: OutputStore, plan: CompactionPlan, final_root: Path) -> list[str]:
     """Write the plan's segment under `final_root` (staged); the paths the commit deletes."""
-    keys, cols = _fold(plan.table, *to_arrays(plan.table, plan_rows(plan)))
+    keys, cols = _fold(plan.table, *plan_arrays(plan))
     rel = f"{STATE}/{plan.table.folder}/{plan.name}"
     segments.write_segment(pafs.LocalFileSystem(), str(final_root / rel), keys, cols)
     return [p.relative_to(store.root).as_posix() for p in (*plan.parts, *plan.merged)]
