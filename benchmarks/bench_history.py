@@ -204,6 +204,21 @@ def _run_cli(corpus: Path, out: Path, env: dict) -> dict:
     return {"seconds": seconds, "peak_rss_mb": peak / 1024**2, "documents": docs}
 
 
+def print_table(results: dict[int, dict]) -> None:
+    """The README table: time and peak RSS at each history size, and ratios to the first."""
+    base = results[min(results)]
+    print(
+        "\n| history (documents) | state on disk | run time (s) | ratio | peak RSS (MB) | ratio |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for history, r in sorted(results.items()):
+        print(
+            f"| {history:,} | {r['state_gb']:.2f} GB | {r['seconds']:.1f} | "
+            f"{r['seconds'] / base['seconds']:.2f}x | {r['peak_rss_mb']:.0f} | "
+            f"{r['peak_rss_mb'] / base['peak_rss_mb']:.2f}x |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
@@ -257,17 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(out, ignore_errors=True)
     finally:
         server.stop()
-    base = results[min(results)]
-    print(
-        "\n| history (documents) | state on disk | run time (s) | ratio | peak RSS (MB) | ratio |"
-    )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    for history, r in sorted(results.items()):
-        print(
-            f"| {history:,} | {r['state_gb']:.2f} GB | {r['seconds']:.1f} | "
-            f"{r['seconds'] / base['seconds']:.2f}x | {r['peak_rss_mb']:.0f} | "
-            f"{r['peak_rss_mb'] / base['peak_rss_mb']:.2f}x |"
-        )
+    print_table(results)
     return 0
 
 

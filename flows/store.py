@@ -5,9 +5,13 @@ Layout of OUTPUT/ (folders starting with `_` or `.` are invisible to Parquet rea
     lines/part-<run>-<batch>.parquet          documents/lang=<xx>/part-<run>.parquet
     duplicates/part-<run>.parquet             errors/part-<run>.parquet
     runs/part-<run>.parquet                   (written last: the run's commit manifest)
-    _state/<table>/part-<run>.parquet         dedup and resume state, append-only per run
+    _state/<table>/part-<run>.parquet         dedup and resume state, one part per run
+    _state/<table>/seg-<first>-<last>/        compacted runs (flows/compaction.py, segments.py)
     _staging/<run_id>/                        a run in progress; invisible until commit
     _staging/<run_id>/flow_run.json           its Prefect flow run (marked Crashed if killed)
+    _staging/<run_id>/COMMIT.json             the commit journal: files to move, then delete
+
+An output at a URL (s3://...) has the same layout; flows/storage.py commits it without rename.
     .lock                                     held by the run writing here
 """
 
