@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +14,12 @@ import pyarrow.fs as pafs
 import pytest
 
 from flows import compaction, segments
-from flows.compaction import compact_output
+from flows.compaction import compact_output, tables_in
+from flows.dedup_state import all_rows
 from flows.plan import RunOptions
 from flows.readers import discover_inputs
 from flows.runners import run_etl
+from flows.store import OutputStore
 from tests.conftest import REPO
 
 OPTIONS = RunOptions(batch_files=1)
@@ -39,11 +45,47 @@ def _incremental_runs(tmp_path: Path, out: Path) -> None:
         run_etl([str(inputs)], str(out), options=OPTIONS)
 
 
-def test_compacting_every_run_gives_the_datasets_of_uncompacted_state(tmp_path, monkeypatch):
-    monkeypatch.setattr(compaction, "COMPACT_PARTS", 10**6)
-    _incremental_runs(tmp_path, tmp_path / "parts")
-    monkeypatch.setattr(compaction, "COMPACT_PARTS", 0)  # fold at every commit
-    _incremental_runs(tmp_path, tmp_path / "compacted")
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """The same incremental runs into two outputs: never compacted, compacted every commit."""
+    root = tmp_path_factory.mktemp("compaction")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compaction, "COMPACT_PARTS", 10**6)
+        _incremental_runs(root, root / "parts")
+        shutil.copytree(root / "parts", root / "parts-copy")
+        mp.setattr(compaction, "COMPACT_PARTS", 0)  # fold at every commit
+        _incremental_runs(root, root / "compacted")
+    return root
+
+
+def _state_rows(out: Path) -> dict[str, list]:
+    """Every state table's rows, sorted (key counts summed per key): what lookups see."""
+    rows = {}
+    for table in tables_in(OutputStore(out)):
+        t = all_rows(OutputStore(out), table)
+        if table.folder == "key_counts":
+            t = t.group_by("line_key").aggregate([("n_docs", "sum")])
+        rows[table.folder] = sorted(map(str, t.to_pylist()))
+    return rows
+
+
+def test_compact_killed_during_its_commit_is_rolled_forward(outputs):
+    out = outputs / "parts-copy"
+    before = _state_rows(out)
+    env = {**os.environ, "WINNOW_TEST_HOOK": "commit-2=kill"}
+    cmd = [sys.executable, "-m", "flows.cli", "compact", str(out)]
+    killed = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    assert (out / "_staging" / "compact" / "COMMIT.json").exists()  # half moved
+    env.pop("WINNOW_TEST_HOOK")
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _state_rows(out) == before  # nothing lost, nothing counted twice
+    assert not list((out / "_state" / "hashes").glob("part-*"))
+
+
+def test_compacting_every_run_gives_the_datasets_of_uncompacted_state(outputs):
+    tmp_path = outputs
     assert _datasets(tmp_path / "parts") == _datasets(tmp_path / "compacted")
     state = tmp_path / "compacted" / "_state"
     # a run folds the committed parts: only the newest run's part is left
