@@ -154,10 +154,18 @@ def local_run(tmp_path_factory):
     return root
 
 
-def _slow_worker(client, since: float) -> str | None:
-    """The address of a worker that has been processing one task for a while."""
-    busy = {w: keys for w, keys in client.processing().items() if keys}
-    return next(iter(busy)) if busy and time.monotonic() - since > 1.5 else None
+# A task processing this long is the one the hook holds (the seeds' batches take < 1 s).
+HELD_SECONDS = 2.0
+
+
+def _slow_worker(client, first_seen: dict) -> str | None:
+    """The address of a worker that has been processing the same task for HELD_SECONDS."""
+    now = time.monotonic()
+    for worker, keys in client.processing().items():
+        for key in keys:
+            if now - first_seen.setdefault((worker, key), now) > HELD_SECONDS:
+                return worker
+    return None
 
 
 def _run_with_stream(client, seeds: Path, out: Path, address: str, kill: bool):
@@ -169,8 +177,8 @@ def _run_with_stream(client, seeds: Path, out: Path, address: str, kill: bool):
     with get_task_stream(client=client) as stream:
         proc = _cli_run(seeds, out, address)
         if kill:
-            since = time.monotonic()
-            victim = _wait(lambda: _slow_worker(client, since), RUN_TIMEOUT, "a busy worker")
+            seen: dict = {}
+            victim = _wait(lambda: _slow_worker(client, seen), RUN_TIMEOUT, "a held worker")
             os.kill(pids[victim], signal.SIGKILL)  # mid-batch: the hook holds it in extract-0
         stdout, _ = proc.communicate(timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, stdout[-3000:]
