@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -30,6 +31,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="HOST:PORT",
         help="run batches on an existing dask.distributed cluster (prefect-dask)",
+    )
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec option for s3:// (or other URL) inputs and output, e.g. "
+        "endpoint_url=http://127.0.0.1:9000 (repeatable; AWS_* variables work too)",
     )
     parser.add_argument(
         "--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)"
@@ -122,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
 
+    compact = sub.add_parser(
+        "compact",
+        help="fold OUTPUT's dedup state into one sorted segment per table",
+        description="Compact the dedup state (runs do it by themselves once a table has more "
+        "than 16 run parts): fewer, sorted files, so a run reads only the blocks its keys hit.",
+    )
+    compact.add_argument("output", nargs="?", default="output", help="output folder")
+
     report = sub.add_parser(
         "report",
         help="write OUTPUT/report.html with plots of the datasets",
@@ -137,11 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings_from_args(args: argparse.Namespace):
     """(inputs, PipelineConfig, RunOptions) of `run`/`serve` arguments; ValueError if bad."""
     from flows.plan import RunOptions
+    from flows.storage import STORAGE_OPTIONS_ENV, is_url, parse_storage_options
     from transforms.config import PipelineConfig
 
     inputs = list(args.paths or []) + list(getattr(args, "inputs", None) or []) or ["seeds"]
+    if args.storage_option:  # to the flow by the environment: credentials stay out of Prefect
+        options = parse_storage_options(args.storage_option)
+        os.environ[STORAGE_OPTIONS_ENV] = json.dumps(options)
     for p in inputs:
-        if not Path(p).exists():
+        if not is_url(p) and not Path(p).exists():
             raise ValueError(f"input not found: {p}")
     if args.workers < 1:
         raise ValueError("--workers must be >= 1")
@@ -193,20 +214,24 @@ def _run(args: argparse.Namespace) -> int:
 
     start_early()  # the reusable Prefect server comes up while this process imports and plans
     from flows.dedup_state import lsh_mismatch_message, other_lsh_state
+    from flows.storage import is_url
+    from flows.store import RunLock
 
-    other = other_lsh_state(Path(args.output), config)
+    local = not is_url(args.output)  # the flow checks a URL output (lock, LSH) itself
+    other = other_lsh_state(Path(args.output), config) if local else None
     if other and config.near_dup and not args.fresh:  # before Prefect starts; the flow checks too
         return _error(lsh_mismatch_message(args.output, other))
     if args.quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.store import OutputError, OutputStore, RunLock
+    from flows.store import OutputError, OutputStore
 
     try:  # fail fast, before Prefect starts (the flow takes the lock again for the run)
-        if Path(args.output).exists() and not Path(args.output).is_dir():
-            raise OutputError(f"cannot use {args.output} as output: not a folder")
-        OutputStore(args.output).check_format()
-        with RunLock(Path(args.output)):
-            pass
+        if local:
+            if Path(args.output).exists() and not Path(args.output).is_dir():
+                raise OutputError(f"cannot use {args.output} as output: not a folder")
+            OutputStore(args.output).check_format()
+            with RunLock(Path(args.output)):
+                pass
     except OutputError as exc:
         return _error(exc)
     from flows.reaper import start_reaper
@@ -274,9 +299,21 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _compact(args: argparse.Namespace) -> int:
+    from flows.compaction import compact_output
+    from flows.store import OutputError
+
+    try:
+        folded = compact_output(args.output)
+    except OutputError as exc:
+        return _error(exc)
+    print(f"compacted {args.output}: {len(folded)} parts and segments folded")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "serve": _serve, "report": _report}
+    handlers = {"run": _run, "serve": _serve, "report": _report, "compact": _compact}
     return handlers[args.command](args)
 
 

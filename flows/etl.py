@@ -20,7 +20,8 @@ from prefect import flow, get_run_logger
 from prefect import runtime as prefect_runtime
 
 from flows import schemas
-from flows.dedup_state import lsh_mismatch_message, other_lsh_state, write_inputs
+from flows.compaction import compact_state
+from flows.dedup_state import lsh_mismatch_message, other_lsh_state
 from flows.hooks import hook_point
 from flows.ledger import read_ledger, stage_ledger
 from flows.plan import (
@@ -35,10 +36,11 @@ from flows.plan import (
     reading_options,
     settings_of,
 )
-from flows.readers import discover_inputs, max_expanded_bytes
+from flows.readers import max_expanded_bytes
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
-from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, RunLock, write_json, write_parquet
+from flows.storage import discover_all, open_store
+from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, write_json, write_parquet
 from flows.summary import (
     ExtractResult,
     FlagResult,
@@ -97,9 +99,9 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
     # the output (datasets, state) is never read as input, even inside an input folder
-    files, discovery_errors = discover_inputs(inputs, exclude=[store.root])
+    files, discovery_errors = discover_all(inputs, exclude=[store.root])  # paths and URLs
     reading = reading_options(config, max_expanded_bytes=max_expanded_bytes())
-    plan = plan_inputs(files, read_ledger(store), reading=reading)
+    plan = plan_inputs(files, read_ledger(store, [f.source for f in files]), reading=reading)
     run_seq = store.committed_runs() + 1
     run_id = make_run_id(run_seq, config_hash(config), plan.new)
     store.recover(keep=[run_id])
@@ -117,7 +119,7 @@ def _stage_run_records(
     kept: int,
     n_duplicates: int,
 ) -> RunSummary:
-    """Stage the run's errors, its `_state/inputs` part and its `runs` row (the manifest)."""
+    """Stage the run's errors, its ledger part and its `runs` row (the manifest)."""
     staging = run.staging
     error_table = pa.concat_tables(
         [errors_table(run.discovery_errors, run.run_id)]
@@ -126,7 +128,6 @@ def _stage_run_records(
     )
     write_parquet(error_table, staging.dataset_part("errors"))
     inputs = [dataclasses.asdict(f) for f in run.plan.new]
-    write_inputs(inputs, staging)
     write_json({"format": STATE_FORMAT}, staging.state_file(FORMAT_FILE))
     stage_empty_datasets(run.store, staging)
     stage_ledger(staging, [staging.batch_ledger(e.batch) for e in extracted])
@@ -153,7 +154,7 @@ def _stage_run_records(
         reason_counts=count_rows(reasons),
         lang_counts=count_rows(langs),
         error_counts=count_rows(Counter(error_table["reason"].to_pylist())),
-        output=str(run.store.root.resolve()),
+        output=run.store.location,
         seconds_label=sum(e.seconds_label for e in extracted),
         template_lines=templates,
         read_reasons=count_rows(Counter(run.plan.reasons.values())),
@@ -194,8 +195,8 @@ def etl_flow(
     """Run winnow on files/folders into OUTPUT; returns the run summary (also in `runs/`)."""
     config, options = settings_of(locals())  # validated: ValueError on a bad value
     logger = get_run_logger()
-    store = OutputStore(output)
-    with RunLock(store.root):
+    store = open_store(output)  # a folder, or a URL (flows/storage.py)
+    with store.lock():
         run = _plan_run(store, inputs, config, fresh)
         staging, n_new = run.staging, len(run.plan.new)
         batches = plan_batches(run.plan.new, batch_files=options.batch_files)
@@ -229,8 +230,9 @@ def etl_flow(
         kept = load_documents(staging, len(batches), duplicates)
         n_dups = pq.read_metadata(duplicates).num_rows
         summary = _stage_run_records(run, config, options, extracted, flagged, kept, n_dups)
+        folded = compact_state(store, staging.final_root)  # when due: O(log history) parts
         hook_point("before-commit")
-        store.commit(run.run_id)
+        store.commit(run.run_id, delete=folded)
         publish_progress(progress, 100)
         publish_summary(summary)
         logger.info(

@@ -13,6 +13,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flows import schemas
+from flows.dedup_state import loaded_inputs
 from flows.plan import COMPLETE, RETRY, RETRY_REASONS, LedgerEntry
 from flows.readers import InputFile
 from flows.staging import Staging
@@ -20,27 +21,24 @@ from flows.store import OutputStore, write_parquet
 from transforms.records import Document, ErrorRecord
 
 LEDGER = "ledger"
-LEGACY_INPUTS = "inputs"  # written by every run; before the ledger, the only record of reads
 
 
-def _part_seqs(folder: Path) -> dict[int, Path]:
-    parts = sorted(folder.glob("part-*.parquet")) if folder.exists() else []
-    return {int(p.stem.split("-")[1]): p for p in parts}
-
-
-def read_ledger(store: OutputStore) -> list[LedgerEntry]:
-    """Every ledger entry of the committed runs; runs from before the ledger contribute their
-    `_state/inputs` rows as fully read (with any options)."""
-    ledger = _part_seqs(store.state(LEDGER))
+def read_ledger(store: OutputStore, sources: list[str]) -> list[LedgerEntry]:
+    """The ledger entries of `sources` from every committed run. Runs from before the
+    ledger recorded their files only in `_state/inputs` (no run writes it any more): those
+    count as fully read with any options."""
     entries: list[LedgerEntry] = []
-    for seq, path in sorted(_part_seqs(store.state(LEGACY_INPUTS)).items()):
-        if seq in ledger:
-            t = pq.read_table(ledger[seq], columns=["source", "checksum", "reading", "status"])
-            entries += [LedgerEntry(**row) for row in t.to_pylist()]
-        else:
-            t = pq.read_table(path, columns=["source", "checksum"])
-            entries += [LedgerEntry(s, c, None) for s, c in zip(*t.columns, strict=True)]
-    return entries
+    folder = store.state(LEDGER)
+    parts = sorted(folder.glob("part-*.parquet")) if folder.exists() else []
+    if parts and sources:
+        wanted = pa.array(sorted(set(sources)), pa.string())
+        t = ds.dataset(parts, format="parquet").to_table(
+            columns=["source", "checksum", "reading", "status"],
+            filter=ds.field("source").isin(wanted),
+        )
+        entries += [LedgerEntry(**row) for row in t.to_pylist()]
+    legacy = loaded_inputs(store, sources) if sources else []
+    return entries + [LedgerEntry(source, checksum, None) for source, checksum in legacy]
 
 
 def ledger_rows(

@@ -5,9 +5,13 @@ Layout of OUTPUT/ (folders starting with `_` or `.` are invisible to Parquet rea
     lines/part-<run>-<batch>.parquet          documents/lang=<xx>/part-<run>.parquet
     duplicates/part-<run>.parquet             errors/part-<run>.parquet
     runs/part-<run>.parquet                   (written last: the run's commit manifest)
-    _state/<table>/part-<run>.parquet         dedup and resume state, append-only per run
+    _state/<table>/part-<run>.parquet         dedup and resume state, one part per run
+    _state/<table>/seg-<first>-<last>/        compacted runs (flows/compaction.py, segments.py)
     _staging/<run_id>/                        a run in progress; invisible until commit
     _staging/<run_id>/flow_run.json           its Prefect flow run (marked Crashed if killed)
+    _staging/<run_id>/COMMIT.json             the commit journal: files to move, then delete
+
+An output at a URL (s3://...) has the same layout; flows/storage.py commits it without rename.
     .lock                                     held by the run writing here
 """
 
@@ -145,6 +149,15 @@ class OutputStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
+    @property
+    def location(self) -> str:
+        """Where the datasets are, as a user names it (a URL for object storage)."""
+        return str(self.root.resolve())
+
+    def lock(self) -> RunLock:
+        """The lock a run holds while it writes here."""
+        return RunLock(self.root)
+
     def state(self, table: str) -> Path:
         return self.root / STATE / table
 
@@ -176,8 +189,9 @@ class OutputStore:
         runs = self.root / "runs"
         return len(list(runs.glob("part-*.parquet"))) if runs.exists() else 0
 
-    def commit(self, run_id: str) -> list[str]:
-        """Make a staged run visible: journal the moves, then rename each file into place.
+    def commit(self, run_id: str, delete: Iterable[str] = ()) -> list[str]:
+        """Make a staged run visible: journal the moves, then rename each file into place,
+        then delete `delete` (state parts and segments a compaction folded into new ones).
 
         The `runs` manifest moves last. Re-entrant: a crash in the middle is finished by
         `recover()` on the next start, so a run is either invisible or complete.
@@ -186,12 +200,14 @@ class OutputStore:
         final = staging / FINAL_DIR
         rels = sorted(p.relative_to(final).as_posix() for p in final.rglob("*") if p.is_file())
         rels.sort(key=lambda r: r.startswith("runs/"))  # manifest last
-        write_json({"run_id": run_id, "files": rels}, staging / COMMIT_FILE)
+        journal = {"run_id": run_id, "files": rels, "delete": sorted(delete)}
+        write_json(journal, staging / COMMIT_FILE)
         return self._apply(run_id)
 
     def _apply(self, run_id: str) -> list[str]:
         staging = staging_root(self.root) / run_id
-        rels = json.loads((staging / COMMIT_FILE).read_text())["files"]
+        journal = json.loads((staging / COMMIT_FILE).read_text())
+        rels = journal["files"]
         for k, rel in enumerate(rels):
             src, dst = staging / FINAL_DIR / rel, self.root / rel
             if src.exists():
@@ -199,6 +215,13 @@ class OutputStore:
                 os.replace(src, dst)
                 fsync_file(dst.parent)
             hook_point(f"commit-{k}")
+        for rel in journal.get("delete", []):  # journals before compaction have none
+            path = self.root / rel
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        hook_point("deleted")
         fsync_file(self.root)
         hook_point("committed")
         shutil.rmtree(staging, ignore_errors=True)

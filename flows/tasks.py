@@ -43,6 +43,7 @@ from flows.ledger import ledger_rows, prior_input_ids, write_input_ids, write_le
 from flows.plan import RunOptions
 from flows.readers import InputFile, read_documents
 from flows.staging import Staging
+from flows.storage import localized
 from flows.store import OutputStore, fsync_file, write_json, write_npy, write_parquet
 from flows.summary import ExtractResult, FlagResult
 from transforms.config import PipelineConfig
@@ -125,7 +126,8 @@ def batch_key(
 
 def _read_files(files: list[InputFile], config: PipelineConfig) -> Iterator[Document | ErrorRecord]:
     for item in files:
-        yield from read_documents(item, config)
+        with localized(item) as local:  # a URL input: a temporary local copy
+            yield from read_documents(local, config)
 
 
 @task(task_run_name="extract-{batch:05d}", cache_policy=NO_CACHE, retries=0)

@@ -225,7 +225,7 @@ def test_resume_with_other_batch_settings_loads_every_file_once(baseline, tmp_pa
         want = pd.read_parquet(base / name)[key].value_counts().sort_index()
         assert got.equals(want), name
     ledger = pd.read_parquet(out / "_state" / "ledger")
-    assert sorted(ledger["source"]) == sorted(pd.read_parquet(base / "_state" / "inputs")["source"])
+    assert sorted(ledger["source"]) == sorted(pd.read_parquet(base / "_state" / "ledger")["source"])
     again = winnow(inp, out)  # the ledger says every file was read: nothing to do
     assert again.returncode == 0 and "files read      0" in again.stdout
 
