@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     from flows.summary import RunSummary
 
 EXIT_OK, EXIT_NOTHING_READ, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -205,6 +208,26 @@ def _error(message: object) -> int:
     return EXIT_USAGE
 
 
+# After Ctrl-C, the process exits at most this many seconds later even if a task thread is
+# still busy (a batch in progress would otherwise hold the exit until it finished).
+INTERRUPT_EXIT_SECONDS = 3.0
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C: say how to resume, stop the run (KeyboardInterrupt) and exit soon whatever
+    a running task thread does; finished batches stay in staging for the re-run."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C ends it at once
+    print(
+        "winnow: interrupted; finished batches are kept, run the same command again to resume",
+        file=sys.stderr,
+        flush=True,
+    )
+    timer = threading.Timer(INTERRUPT_EXIT_SECONDS, os._exit, args=(EXIT_INTERRUPTED,))
+    timer.daemon = True
+    timer.start()
+    raise KeyboardInterrupt
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         inputs, config, options = _settings_from_args(args)
@@ -237,7 +260,8 @@ def _run(args: argparse.Namespace) -> int:
     from flows.reaper import start_reaper
     from flows.runners import run_etl
 
-    reaper = start_reaper()  # stops the temporary Prefect server if this process is kill -9ed
+    reaper = start_reaper()  # stops the run's Prefect server if this process is kill -9ed
+    signal.signal(signal.SIGINT, _on_interrupt)
     try:
         summary = run_etl(
             inputs,
@@ -250,6 +274,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     except OutputError as exc:
         return _error(exc)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     finally:
         if reaper is not None:
             reaper.terminate()

@@ -266,3 +266,35 @@ def _cmdline(p: psutil.Process) -> list[str]:
         return p.cmdline()
     except psutil.Error:
         return []
+
+
+def test_ctrl_c_exits_within_seconds_and_leaves_a_resumable_run(baseline, tmp_path):
+    """SIGINT to the whole process group (Ctrl-C in a terminal) while a batch runs: exit 130
+    within seconds with a one-line hint, no traceback; the re-run resumes to the same data."""
+    inp, base = baseline
+    out = tmp_path / "out"
+    cmd, env = winnow_cmd(inp, out, hook="flag-1=sleep:60")
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob("_staging/*/b/docs-b00000.parquet")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+        time.sleep(0.1)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    took = time.monotonic() - t0
+    assert proc.returncode == 130, stderr[-2000:]
+    assert took < 8, took  # 3 s at most after the signal, plus start-up noise of a loaded host
+    assert "run the same command again to resume" in stderr and "Traceback" not in stderr
+    rerun = winnow(inp, out)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert_same_datasets(out, base)
