@@ -173,6 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
 
+    automations = sub.add_parser(
+        "automations",
+        help="create winnow's Prefect automations (run with errors; no completed run in 26 h)",
+        description="Create (or replace) the automations of flows/automations.py on the Prefect "
+        "server at PREFECT_API_URL: one fires when a winnow-etl run completes with error rows "
+        "(tag winnow-errors), one when no winnow-etl run completed in 26 hours.",
+    )
+    automations.add_argument(
+        "--notify-block",
+        default=None,
+        metavar="TYPE/NAME",
+        help="notification block to send through, e.g. slack-webhook/ops (default: none, the "
+        "automations only fire, shown in the UI's event feed)",
+    )
+
     report = sub.add_parser(
         "report",
         help="write OUTPUT/report.html with plots of the datasets",
@@ -315,6 +330,19 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _automations(args: argparse.Namespace) -> int:
+    if not os.environ.get("PREFECT_API_URL"):
+        return _error("automations need a Prefect server: export PREFECT_API_URL")
+    from flows.automations import apply_automations
+
+    try:
+        ids = apply_automations(args.notify_block)
+    except ValueError as exc:
+        return _error(exc)
+    print(f"{len(ids)} automations created: {', '.join(map(str, ids))}")
+    return EXIT_OK
+
+
 def _report(args: argparse.Namespace) -> int:
     from flows.report import write_report
 
@@ -329,7 +357,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "serve": _serve, "report": _report}
+    handlers = {"run": _run, "serve": _serve, "report": _report, "automations": _automations}
     return handlers[args.command](args)
 
 
