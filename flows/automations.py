@@ -1,8 +1,9 @@
 """Prefect automations for winnow runs, declared as code (`winnow automations`).
 
-- `winnow: run with errors`: a `winnow-etl` flow run finished with error rows (the flow tags
-  such runs `winnow-errors`, flows/summary.py:mark_run_with_errors; the tag travels on the
-  run's state-change events as the related resource `prefect.tag.winnow-errors`).
+- `winnow: run with errors`: a `winnow-etl` flow run committed error rows: the flow tags such
+  runs `winnow-errors` and emits the event `winnow.run.errors` on the flow run
+  (flows/summary.py:mark_run_with_errors; the payload has the counts and files). The event is
+  the trigger: a tag added during a run is not on the run's own state-change events.
 - `winnow: no completed run in 26 h`: no `winnow-etl` flow run completed for 26 hours (a
   nightly schedule missed a night: server, serve process or inputs down).
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from flows.summary import ERROR_TAG
+from flows.summary import ERROR_EVENT, ERROR_TAG
 
 FLOW_NAME = "winnow-etl"
 ERRORS_AUTOMATION = "winnow: run with errors"
@@ -25,8 +26,9 @@ STALE_AUTOMATION = "winnow: no completed run in 26 h"
 STALE_AFTER = timedelta(hours=26)  # a nightly run plus two hours of slack
 
 ERRORS_BODY = (
-    "winnow run {{ flow_run.name }} completed with input errors: see its winnow-errors "
-    "artifact. {{ flow_run|ui_url }}"
+    "winnow run {{ event.payload.winnow_run_id }} ({{ event.resource.name }}) loaded "
+    "{{ event.payload.errors }} error rows, in {{ event.payload.files | join(', ') }}; "
+    "see its winnow-errors artifact."
 )
 STALE_BODY = "No winnow-etl flow run completed in the last 26 hours."
 
@@ -54,9 +56,9 @@ def winnow_automations(notify_block_id: UUID | None = None, *, stale_after=STALE
         name=ERRORS_AUTOMATION,
         description=f"A {FLOW_NAME} run completed with error rows (tag {ERROR_TAG}).",
         trigger=EventTrigger(
-            expect={"prefect.flow-run.Completed"},
+            expect={ERROR_EVENT},
             match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related={"prefect.resource.id": f"prefect.tag.{ERROR_TAG}"},
+            match_related=_flow_related(),
             posture=Posture.Reactive,
             threshold=1,
             within=timedelta(0),

@@ -83,7 +83,8 @@ def source_group(url: str | None, source: str) -> str:
 
 
 def _layout(fig, title: str, height: int = PLOT_HEIGHT, **kw):
-    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=40, b=40), **kw)
+    kw.setdefault("margin", dict(l=50, r=20, t=40, b=40))
+    fig.update_layout(title=title, height=height, **kw)
     return fig
 
 
@@ -141,11 +142,13 @@ def _trends(runs: pd.DataFrame) -> list:
         mode="lines+markers",
     )
     return [
-        _layout(counts, "Per run: documents, kept, duplicates, errors", xaxis_title="run"),
+        _layout(
+            counts, "Per run: documents, kept, duplicates, errors", xaxis=dict(title="run", dtick=1)
+        ),
         _layout(
             share,
             "Per run: boilerplate share of lines, and lines/s",
-            xaxis_title="run",
+            xaxis=dict(title="run", dtick=1),
             yaxis=dict(tickformat=".0%", title="boilerplate"),
             yaxis2=dict(overlaying="y", side="right", title="lines/s"),
         ),

@@ -16,6 +16,7 @@ PROGRESS_KEY = "winnow-progress"
 ERRORS_KEY = "winnow-errors"
 HISTORY_KEY = "winnow-history"
 ERROR_TAG = "winnow-errors"  # flow runs with error rows carry this tag
+ERROR_EVENT = "winnow.run.errors"  # ... and emit this event (flows/automations.py)
 HISTORY_RUNS = 30  # rows of the run-history artifact
 TOP_TEMPLATE_LINES = 10
 TOP_ERROR_FILES = 20
@@ -323,28 +324,51 @@ def publish_summary(summary: RunSummary, errors: list[dict]) -> None:
 
 
 def mark_run_with_errors(summary: RunSummary, logger) -> None:
-    """Tag this flow run `ERROR_TAG` when the run has error rows (visible in the runs list,
-    filterable, and the trigger of the automation in flows/automations.py)."""
+    """When the run has error rows: tag this flow run `ERROR_TAG` (visible in the UI's runs
+    list, filterable), emit `ERROR_EVENT` (the trigger of the automation in
+    flows/automations.py: a tag added during a run does not travel on its state events) and
+    log a warning naming the files. Never fails the run: its rows are committed already."""
     if not summary.n_errors:
         return
-    from prefect import get_client
-    from prefect import runtime as prefect_runtime
-
-    run_id = prefect_runtime.flow_run.id
-    tags = sorted({*(prefect_runtime.flow_run.tags or []), ERROR_TAG})
-    try:
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(run_id, tags=tags)
-    except Exception as exc:  # the API is down: the run's rows are committed all the same
-        logger.warning("could not tag flow run %s %s: %s", run_id, ERROR_TAG, exc)
     files = ", ".join(src for src, _ in summary.error_files[:3])
     logger.warning(
         "run %s has %d error rows (%s), in %s",
-        summary.run_id,
-        summary.n_errors,
-        _counts(summary.error_counts, 4),
-        files,
+        *(summary.run_id, summary.n_errors, _counts(summary.error_counts, 4), files),
     )
+    from prefect import get_client
+    from prefect.context import FlowRunContext
+    from prefect.events import emit_event
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    run = ctx.flow_run
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(run.id, tags=sorted({*(run.tags or []), ERROR_TAG}))
+        emit_event(
+            event=ERROR_EVENT,
+            resource={
+                "prefect.resource.id": f"prefect.flow-run.{run.id}",
+                "prefect.resource.name": run.name,
+            },
+            related=[
+                {
+                    "prefect.resource.id": f"prefect.flow.{run.flow_id}",
+                    "prefect.resource.role": "flow",
+                    "prefect.resource.name": ctx.flow.name if ctx.flow else "",
+                }
+            ],
+            payload={
+                "winnow_run_id": summary.run_id,
+                "errors": summary.n_errors,
+                "error_counts": summary.error_counts,
+                "files": [src for src, _ in summary.error_files],
+                "output": summary.output,
+            },
+        )
+    except Exception as exc:  # the API is down: nothing to mark
+        logger.warning("could not mark flow run %s (%s): %s", run.id, ERROR_TAG, exc)
 
 
 def run_name(inputs: list[str], output: str) -> str:
