@@ -339,6 +339,14 @@ def _automations(args: argparse.Namespace) -> int:
         ids = apply_automations(args.notify_block)
     except ValueError as exc:
         return _error(exc)
+    except OSError as exc:  # httpx's connection errors are OSErrors underneath
+        return _error(
+            f"could not reach the Prefect server at {os.environ['PREFECT_API_URL']}: {exc}"
+        )
+    except Exception as exc:
+        if type(exc).__module__.startswith(("httpx", "prefect")):
+            return _error(f"Prefect server at {os.environ['PREFECT_API_URL']}: {exc}")
+        raise
     print(f"{len(ids)} automations created: {', '.join(map(str, ids))}")
     return EXIT_OK
 

@@ -246,7 +246,7 @@ def errors_markdown(summary: RunSummary, errors: list[dict]) -> str:
         return f"# winnow run `{summary.run_id}`: no errors"
     n_files = len({e["source"] for e in errors})
     lines = [
-        f"# winnow run `{summary.run_id}`: {summary.n_errors:,} errors in {n_files:,} files",
+        f"# winnow run `{summary.run_id}`: {summary.n_errors:,} error rows in {n_files:,} files",
         "",
         "| file | errors |",
         "|---|---:|",
@@ -263,29 +263,29 @@ def errors_markdown(summary: RunSummary, errors: list[dict]) -> str:
 
 
 def history_rows(runs: list[dict]) -> list[dict]:
-    """One table row per `runs` row (oldest first): what a run added, for the trend."""
+    """One table row per `runs` row, newest first: what each run added (the trend columns
+    first, so the UI's table shows them without scrolling)."""
     rows = []
-    for r in runs:
+    for r in sorted(runs, key=lambda r: -r["run_seq"]):
         seconds = max((r["ended_at"] - r["started_at"]).total_seconds(), 0.0)
         n_lines = r.get("n_lines") or 0
+        share = round(r["n_boilerplate_lines"] / n_lines, 4) if n_lines else None
         rows.append(
             {
                 "run": r["run_seq"],
-                "run_id": r["run_id"],
-                "ended_at": r["ended_at"].isoformat(),
                 "new_files": r["n_files"],
                 "documents": r["n_documents"],
                 "kept": r["n_documents_kept"],
                 "no_content": r.get("n_documents_no_content"),
-                "boilerplate_share": round(r["n_boilerplate_lines"] / n_lines, 4)
-                if n_lines
-                else None,
+                "boilerplate_share": share,
                 "duplicates": r["n_duplicates"],
-                "duplicates_exact": r.get("n_duplicates_exact"),
-                "duplicates_near": r.get("n_duplicates_near"),
                 "errors": r["n_errors"],
-                "lines": n_lines,
                 "lines_per_s": round(n_lines / seconds, 1) if seconds > 0 else None,
+                "lines": n_lines,
+                "exact": r.get("n_duplicates_exact"),
+                "near": r.get("n_duplicates_near"),
+                "ended_at": r["ended_at"].strftime("%Y-%m-%d %H:%M:%SZ"),
+                "run_id": r["run_id"],
             }
         )
     return rows
@@ -319,7 +319,7 @@ def publish_summary(summary: RunSummary, errors: list[dict]) -> None:
     create_table_artifact(
         table=history,
         key=HISTORY_KEY,
-        description=f"winnow: the last {len(history)} runs on {summary.output} (oldest first)",
+        description=f"winnow: the last {len(history)} runs on {summary.output} (newest first)",
     )
 
 

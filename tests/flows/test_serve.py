@@ -307,8 +307,8 @@ def test_two_scheduled_runs_history_error_tag_and_automation(prefect_server, tmp
         (inputs / "new.txt").write_text("A new article arrived tonight, with a sentence.\n")
         bad = run_once()
 
-        runs = pd.read_parquet(out / "runs").sort_values("run_seq")
-        assert runs["n_errors"].tolist() == [0, 1] and runs["n_files"].tolist() == [4, 2]
+        runs = pd.read_parquet(out / "runs").sort_values("run_seq", ascending=False)
+        assert runs["n_errors"].tolist() == [1, 0] and runs["n_files"].tolist() == [2, 4]
         history = _wait(lambda: _artifact(client, "winnow-history", bad), 60, "history")
         rows = json.loads(history["data"]) if isinstance(history["data"], str) else history["data"]
         assert [r["run_id"] for r in rows] == runs["run_id"].tolist()
