@@ -311,7 +311,8 @@ class RunProgress:
         if self._display is not None:
             self._display.update(state)
         now = time.monotonic()
-        if state.finished or (state.done and now - self._last_log >= log_interval()):
+        periodic = 0 < state.done < state.total and now - self._last_log >= log_interval()
+        if state.finished or periodic:
             self._last_log = now
             self._logger.info("progress: %s", progress_line(state))
         if self._artifact_id is not None and (
