@@ -158,6 +158,11 @@ def _counts(counts: list[dict], limit: int) -> str:
     return (shown + (f", ... (+{more})" if more > 0 else "")) or "-"
 
 
+def _files(files: tuple[tuple[str, int], ...], limit: int = 3) -> str:
+    shown = ", ".join(f"{src} ({n:,})" for src, n in files[:limit])
+    return shown + (f", ... (+{len(files) - limit} files)" if len(files) > limit else "")
+
+
 def summary_text(summary: RunSummary, *, wall_seconds: float | None = None) -> str:
     """The CLI's human summary; every count is a count of rows in the datasets."""
     s = summary
@@ -180,6 +185,7 @@ def summary_text(summary: RunSummary, *, wall_seconds: float | None = None) -> s
             f"  duplicates      {s.n_duplicates:,} (exact {s.n_duplicates_exact:,}, "
             f"near {s.n_duplicates_near:,})",
             f"  errors          {s.n_errors:,} ({_counts(s.error_counts, 8) if s.n_errors else 'none'})",
+            *([f"  error files     {_files(s.error_files)}"] if s.error_files else []),
             f"  elapsed         {elapsed}",
             f"  datasets        {s.output}/{{lines,documents,duplicates,runs,errors}}",
         ]

@@ -57,6 +57,7 @@ def test_summary_text_has_separators_rates_and_the_split_counts():
     assert "boilerplate     25.0% of lines" in text
     assert "duplicates      2,345 (exact 2,000, near 345)" in text
     assert "errors          2 (binary_content 2)" in text
+    assert "error files     in/bad.bin.txt (2)" in text
     assert (
         "elapsed         4.0 s in the flow, 150,000 lines/s (19.5 s with Prefect start-up)" in text
     )
