@@ -249,12 +249,15 @@ def _run(args: argparse.Namespace) -> int:
     if other and config.near_dup and not args.fresh:  # before Prefect starts; the flow checks too
         return _error(lsh_mismatch_message(args.output, other))
     _set_console_log_level("ERROR" if args.quiet else args.log_level)
-    from flows.store import OutputLockedError, RunLock
+    from flows.store import OutputError, OutputStore, RunLock
 
     try:  # fail fast, before Prefect starts (the flow takes the lock again for the run)
+        if Path(args.output).exists() and not Path(args.output).is_dir():
+            raise OutputError(f"cannot use {args.output} as output: not a folder")
+        OutputStore(args.output).check_format()
         with RunLock(Path(args.output)):
             pass
-    except OutputLockedError as exc:
+    except OutputError as exc:
         return _error(exc)
     from flows import progress
     from flows.reaper import start_reaper
@@ -279,7 +282,7 @@ def _run(args: argparse.Namespace) -> int:
             include=args.include,
             exclude=args.exclude,
         )
-    except OutputLockedError as exc:
+    except OutputError as exc:
         return _error(exc)
     finally:
         if display is not None:

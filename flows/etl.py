@@ -13,6 +13,7 @@ import json
 import os
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,8 +21,9 @@ from prefect import flow, get_run_logger
 from prefect import runtime as prefect_runtime
 
 from flows import schemas
-from flows.dedup_state import loaded_inputs, lsh_mismatch_message, other_lsh_state, write_inputs
+from flows.dedup_state import lsh_mismatch_message, other_lsh_state, write_inputs
 from flows.hooks import hook_point
+from flows.ledger import read_ledger, stage_ledger
 from flows.plan import (
     BATCH_DOCS,
     BATCH_FILES,
@@ -31,14 +33,15 @@ from flows.plan import (
     make_run_id,
     plan_batches,
     plan_inputs,
+    reading_options,
     select_sources,
     settings_of,
 )
 from flows.progress import RunProgress, gather_batches, run_step
-from flows.readers import discover_inputs
+from flows.readers import discover_inputs, max_expanded_bytes
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
-from flows.store import OutputStore, RunLock, write_json, write_parquet
+from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, RunLock, write_json, write_parquet
 from flows.summary import (
     ExtractResult,
     FlagResult,
@@ -47,17 +50,18 @@ from flows.summary import (
     count_rows,
     flow_run_name,
     mark_run_with_errors,
-    merge_flag_results,
     publish_summary,
-    top_error_files,
+    run_counts,
 )
 from flows.tasks import (
+    claim_ids,
     count_keys,
     dedup_documents,
     errors_table,
     extract_batch,
     flag_batch,
     load_documents,
+    stage_empty_datasets,
 )
 from transforms.config import (
     LSH_BANDS,
@@ -80,6 +84,7 @@ class RunContext:
     plan: InputPlan
     discovery_errors: list[ErrorRecord]
     started: datetime
+    reading: str  # reading options (ledger key)
 
 
 def _plan_run(
@@ -93,19 +98,23 @@ def _plan_run(
     if fresh:
         store.reset()
     store.recover()  # roll a half-finished commit forward before reading state
+    store.check_format()
     other = other_lsh_state(store.root, config) if config.near_dup else None
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
     files, discovery_errors = (
         select_sources(found, *patterns) for found in discover_inputs(inputs)
     )
-    plan = plan_inputs(files, loaded_inputs(store))
+    output = store.root.resolve()  # never read the output (datasets, state) as input
+    files = [f for f in files if not Path(f.path).resolve().is_relative_to(output)]
+    reading = reading_options(config, max_expanded_bytes=max_expanded_bytes())
+    plan = plan_inputs(files, read_ledger(store), reading=reading)
     run_seq = store.committed_runs() + 1
     run_id = make_run_id(run_seq, config_hash(config), plan.new)
     store.recover(keep=[run_id])
     staging = Staging.of(store.root, run_id, run_seq)
     write_json({"flow_run_id": str(prefect_runtime.flow_run.id)}, staging.flow_run_file)
-    return RunContext(store, staging, run_id, plan, discovery_errors, started)
+    return RunContext(store, staging, run_id, plan, discovery_errors, started, reading)
 
 
 def _stage_run_records(
@@ -123,11 +132,14 @@ def _stage_run_records(
     error_table = pa.concat_tables(
         [errors_table(run.discovery_errors, run.run_id)]
         + [pq.read_table(staging.batch_errors(e.batch)) for e in extracted]
+        + ([pq.read_table(staging.id_errors)] if staging.id_errors.exists() else [])
     )
     write_parquet(error_table, staging.dataset_part("errors"))
     inputs = [dataclasses.asdict(f) for f in run.plan.new]
     write_inputs(inputs, staging)
-    reasons, n_boilerplate, templates = merge_flag_results(flagged)
+    write_json({"format": STATE_FORMAT}, staging.state_file(FORMAT_FILE))
+    stage_empty_datasets(run.store, staging)
+    stage_ledger(staging, [staging.batch_ledger(e.batch) for e in extracted])
     errors = error_table.to_pylist()
     summary = RunSummary(
         run_id=run.run_id,
@@ -142,22 +154,9 @@ def _stage_run_records(
         inputs=inputs,
         n_files=len(run.plan.new),
         n_files_skipped=run.plan.n_skipped,
-        n_documents=sum(e.documents for e in extracted),
-        n_documents_kept=loaded.kept,
-        n_documents_no_content=loaded.no_content,
-        n_lines=sum(e.lines for e in extracted),
-        n_boilerplate_lines=n_boilerplate,
-        n_duplicates=sum(duplicate_kinds.values()),
-        n_duplicates_exact=duplicate_kinds["exact"],
-        n_duplicates_near=duplicate_kinds["near"],
-        n_errors=error_table.num_rows,
-        reason_counts=count_rows(reasons),
-        lang_counts=count_rows(loaded.langs),
-        error_counts=count_rows(Counter(error_table["reason"].to_pylist())),
         output=str(run.store.root.resolve()),
-        seconds_label=sum(e.seconds_label for e in extracted),
-        template_lines=templates,
-        error_files=top_error_files([e["source"] for e in errors]),
+        read_reasons=count_rows(Counter(run.plan.reasons.values())),
+        **run_counts(extracted, flagged, loaded, duplicate_kinds, errors),
     )
     runs_row = summary.runs_row(schemas.RUNS.names)
     write_parquet(
@@ -169,16 +168,20 @@ def _stage_run_records(
 def _extract_all(run: RunContext, batches: list, config, options, progress) -> list:
     progress.stage("extract", len(run.plan.new), "files")
     futures = [
-        extract_batch.submit(b, run.staging, i, config, options, run.run_id, run.plan.revisions)
+        extract_batch.submit(
+            b, run.staging, i, config, options, run.run_id, run.plan.revisions, run.reading
+        )
         for i, b in enumerate(batches)
     ]
     return gather_batches(futures, progress, lambda i, r: (r.files, r.lines))
 
 
-def _flag_all(run: RunContext, extracted: list, key_counts, config, options, progress) -> list:
+def _flag_all(
+    run: RunContext, extracted: list, key_counts, config, options, progress, renames
+) -> list:
     progress.stage("flag", sum(e.lines for e in extracted), "lines")
     futures = [
-        flag_batch.submit(run.staging, i, key_counts, config, options, run.run_id)
+        flag_batch.submit(run.staging, i, key_counts, config, options, run.run_id, renames)
         for i in range(len(extracted))
     ]
     return gather_batches(futures, progress, lambda i, r: (extracted[i].lines, extracted[i].lines))
@@ -220,7 +223,11 @@ def etl_flow(
         )
         extracted = _extract_all(run, batches, config, options, progress)
         key_counts = run_step(progress, "count-keys", 1, "steps", count_keys, store, staging, n)
-        flagged = _flag_all(run, extracted, key_counts, config, options, progress)
+        renames = None
+        if config.id_field:  # input ids: unique across batches and runs
+            claim = (store, staging, n, run.run_id, sorted(run.plan.revisions))
+            renames = run_step(progress, "claim-ids", 1, "steps", claim_ids, *claim)
+        flagged = _flag_all(run, extracted, key_counts, config, options, progress, renames)
         n_docs = sum(e.documents for e in extracted)
         dedup_args = (store, staging, n, run.run_id, config)
         dups = run_step(progress, "dedup", n_docs, "documents", dedup_documents, *dedup_args)

@@ -6,6 +6,7 @@ are not part of the config hash; `transforms.config.PipelineConfig` holds the re
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import hashlib
@@ -81,23 +82,92 @@ def plan_batches(
     return batches
 
 
+# Bump when a reader change reads other documents or errors from the same bytes: every file
+# is then read again once (its earlier documents stay; the new ones are versions).
+READER_VERSION = 1
+COMPLETE, RETRY = "complete", "retry"  # ledger status of a file after a run read it
+# Error reasons that mean a file was not really read (gone, changed or unreadable while the
+# run read it): the ledger says `retry`, and the next run reads it again.
+RETRY_REASONS = frozenset({"file_missing", "file_changed", "unreadable_file", "read_error"})
+
+
+def reading_options(config: PipelineConfig, *, max_expanded_bytes: int) -> str:
+    """JSON of everything that decides what is read from a file's bytes (ledger key).
+
+    >>> reading_options(PipelineConfig(), max_expanded_bytes=10)
+    '{"id_field": null, "max_expanded_bytes": 10, "reader_version": 1, "text_field": "text"}'
+    """
+    return json.dumps(
+        {
+            "text_field": config.text_field,
+            "id_field": config.id_field,
+            "max_expanded_bytes": max_expanded_bytes,
+            "reader_version": READER_VERSION,
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What a committed run read of one file. `reading` None: written before the ledger
+    existed (such a file counts as fully read with any options)."""
+
+    source: str
+    checksum: str
+    reading: str | None
+    status: str = COMPLETE
+
+
 @dataclass(frozen=True)
 class InputPlan:
-    """The files of a run: new ones (in input order) and sources loaded before in another
-    version (source -> checksum of the new version)."""
+    """The files of a run: new ones (in input order), why each is read, and the revision
+    token of those read before in some form (source -> token for `revise_doc_id`)."""
 
     new: list[InputFile]
     revisions: dict[str, str]
     n_skipped: int
+    reasons: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def plan_inputs(files: list[InputFile], loaded: Iterable[tuple[str, str]]) -> InputPlan:
-    """Files not yet loaded (same source and checksum are skipped) and the new versions."""
-    done = set(loaded)
-    new = [f for f in files if (f.source, f.checksum) not in done]
-    seen_sources = {source for source, _ in done}
-    revisions = {f.source: f.checksum for f in new if f.source in seen_sources}
-    return InputPlan(new, revisions, len(files) - len(new))
+def _read_reason(f: InputFile, entries: list[LedgerEntry], reading: str) -> str | None:
+    """Why `f` must be read (None: fully read before with the same reading options)."""
+    same = [e for e in entries if e.checksum == f.checksum]
+    if any(e.status == COMPLETE and e.reading in (reading, None) for e in same):
+        return None
+    if not entries:
+        return "new"
+    if not same:
+        return "new_version"
+    return "options_changed" if any(e.status == COMPLETE for e in same) else "retry"
+
+
+def plan_inputs(
+    files: list[InputFile], ledger: Iterable[LedgerEntry], *, reading: str | None = None
+) -> InputPlan:
+    """Files not yet fully read with these reading options; the rest are skipped.
+
+    A new version of a loaded file (other checksum) gets its checksum as revision token, as
+    always; a file read again with the same bytes (other options, or a read that did not
+    finish) gets the checksum and its attempt number, so no two reads share a `doc_id`.
+    """
+    by_source: dict[str, list[LedgerEntry]] = {}
+    for e in ledger:
+        by_source.setdefault(e.source, []).append(e)
+    new, revisions, reasons = [], {}, {}
+    for f in files:
+        entries = by_source.get(f.source, [])
+        reason = _read_reason(f, entries, reading or "")
+        if reason is None:
+            continue
+        new.append(f)
+        reasons[f.source] = reason
+        if reason == "new_version":
+            revisions[f.source] = f.checksum
+        elif reason != "new":
+            attempt = sum(e.checksum == f.checksum for e in entries)
+            revisions[f.source] = f"{f.checksum}\x00{attempt}"
+    return InputPlan(new, revisions, len(files) - len(new), reasons)
 
 
 def matches_any(source: str, patterns: Iterable[str]) -> bool:

@@ -28,7 +28,8 @@ from flows.summary import PROGRESS_KEY
 # Overall percent per stage (extract and flag are where the time goes).
 STAGE_SPAN = {
     "extract": (0.0, 50.0),
-    "count-keys": (50.0, 52.0),
+    "count-keys": (50.0, 51.0),
+    "claim-ids": (51.0, 52.0),
     "flag": (52.0, 90.0),
     "dedup": (90.0, 96.0),
     "load": (96.0, 99.0),

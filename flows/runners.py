@@ -122,12 +122,16 @@ def dask_runner(workers: int, address: str | None = None):
     )
 
 
-def init_worker() -> None:
+def init_worker(parent: int) -> None:
     """Process-pool initializer: one native thread per worker process, and exit when the flow
-    process dies (a SIGKILLed flow would otherwise leave its workers waiting forever: each
-    holds a write end of the pool's call queue, so the queue never reports end-of-file)."""
+    process `parent` dies (a SIGKILLed flow would otherwise leave its workers waiting forever:
+    each holds a write end of the pool's call queue, so the queue never reports end-of-file).
+
+    The parent's pid comes from the parent itself: a worker that read `getppid()` after a
+    kill in its first second would watch its new parent (init) and never exit."""
     os.environ.update(NATIVE_POOL_ENV)
-    parent = os.getppid()
+    if os.getppid() != parent:  # the flow process died while this worker started
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -153,7 +157,9 @@ def task_runner(workers: int = 1, dask_address: str | None = None):
         return dask_runner(workers, dask_address)
     if workers == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(max_workers=workers, initializer=init_worker)
+    return ProcessPoolTaskRunner(
+        max_workers=workers, initializer=init_worker, initargs=(os.getpid(),)
+    )
 
 
 def run_etl(

@@ -115,6 +115,19 @@ INPUTS = pa.schema(
     ]
 )
 
+# The ingestion ledger (`_state/ledger/`): per input file and run, what was really read.
+LEDGER = pa.schema(
+    [
+        ("source", pa.string()),
+        ("checksum", pa.string()),
+        ("reading", pa.string()),  # JSON of the options that decided the reading
+        ("status", pa.string()),  # complete | retry (not fully read: read again next run)
+        ("documents", pa.int64()),
+        ("errors", pa.int64()),
+        ("run_id", pa.string()),
+    ]
+)
+
 RUNS = pa.schema(
     [
         ("run_id", pa.string()),

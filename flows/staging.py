@@ -58,6 +58,15 @@ class Staging:
     def key_counts(self) -> Path:
         return self.folder / "key_counts.parquet"
 
+    @property
+    def id_renames(self) -> Path:
+        """Documents whose input id an earlier document holds: (batch, row, new doc_id)."""
+        return self.folder / "id_renames.parquet"
+
+    @property
+    def id_errors(self) -> Path:
+        return self.folder / "id_errors.parquet"
+
     # --- extract (stage a) ---
     def labels(self, batch: int) -> Path:
         return self.folder / "a" / f"labels-b{batch:05d}.parquet"
@@ -73,6 +82,9 @@ class Staging:
 
     def batch_keys(self, batch: int) -> Path:
         return self.folder / "a" / f"keys-b{batch:05d}.parquet"
+
+    def batch_ledger(self, batch: int) -> Path:
+        return self.folder / "a" / f"ledger-b{batch:05d}.parquet"
 
     def extract_done(self, batch: int) -> Path:
         return self.folder / "a" / f"b{batch:05d}.done.json"
@@ -101,6 +113,14 @@ class Staging:
     def state_part(self, table: str) -> Path:
         """_state/<table>: key_counts, inputs or hashes."""
         return self.final(f"_state/{table}/part-{self.run_seq:05d}.parquet")
+
+    def state_file(self, name: str) -> Path:
+        """A file directly in _state/ (FORMAT.json)."""
+        return self.final(f"_state/{name}")
+
+    def staged_parts(self, dataset: str) -> list[Path]:
+        """The Parquet files this run has staged for a dataset."""
+        return sorted((self.final_root / dataset).rglob("*.parquet"))
 
     def minhash_sig_part(self, state: str, chunk: int) -> Path:
         return self.final(f"_state/{state}/sig/part-{self.run_seq:05d}-{chunk:04d}.parquet")

@@ -13,6 +13,7 @@ Layout of OUTPUT/ (folders starting with `_` or `.` are invisible to Parquet rea
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -31,7 +32,18 @@ DATASETS = ("lines", "documents", "duplicates", "errors", "runs")
 STATE = "_state"
 
 
-class OutputLockedError(RuntimeError):
+# Format of `_state/`: 1 = before the ingestion ledger (still readable), 2 = with it. An
+# output written by a newer winnow (a higher format) is refused, never half-understood.
+STATE_FORMAT = 2
+READABLE_FORMATS = frozenset({1, 2})
+FORMAT_FILE = "FORMAT.json"
+
+
+class OutputError(RuntimeError):
+    """The output folder cannot be used (one-line message; the CLI exits 2)."""
+
+
+class OutputLockedError(OutputError):
     """Another run holds the output folder."""
 
 
@@ -86,6 +98,13 @@ def read_table(path: Path, schema: pa.Schema | None = None) -> pa.Table:
     return pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
 
 
+def _why(exc: OSError) -> str:
+    """A short reason for an OSError on the output path."""
+    if exc.errno == errno.ELOOP:
+        return f"{exc.filename} is a symbolic link"
+    return f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc)
+
+
 class RunLock:
     """An exclusive, non-blocking lock on OUTPUT/.lock (released when the process dies)."""
 
@@ -94,8 +113,11 @@ class RunLock:
         self.fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # O_NOFOLLOW: a .lock that is a symlink is refused, its target never written
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot use {self.path.parent} as output: {_why(exc)}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -125,6 +147,30 @@ class OutputStore:
 
     def state(self, table: str) -> Path:
         return self.root / STATE / table
+
+    def has_parts(self, dataset: str) -> bool:
+        """True when a committed dataset folder holds at least one Parquet file."""
+        folder = self.root / dataset
+        return folder.is_dir() and next(folder.rglob("*.parquet"), None) is not None
+
+    def state_format(self) -> int | None:
+        """Format of the output's `_state/` (1 when it predates FORMAT.json; None if empty)."""
+        path = self.root / STATE / FORMAT_FILE
+        if path.is_file():
+            try:
+                return int(json.loads(path.read_text())["format"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise OutputError(f"{path} is not a winnow state format file ({exc})") from None
+        return 1 if (self.root / STATE).is_dir() else None
+
+    def check_format(self) -> None:
+        """Refuse an output written by an incompatible (newer) winnow."""
+        found = self.state_format()
+        if found is not None and found not in READABLE_FORMATS:
+            raise OutputError(
+                f"{self.root} was written by another winnow version (state format {found}; "
+                f"this version reads {sorted(READABLE_FORMATS)}); use another --output"
+            )
 
     def committed_runs(self) -> int:
         runs = self.root / "runs"

@@ -33,6 +33,7 @@ class ExtractResult:
     lines: int
     errors: int
     seconds_label: float = 0.0
+    plan_key: str = ""  # `flows.tasks.batch_key` of the batch this result belongs to
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class RunSummary:
     seconds_label: float = 0.0
     template_lines: tuple[tuple[str, int], ...] = ()
     error_files: tuple[tuple[str, int], ...] = ()  # (source, errors), most errors first
+    read_reasons: list[dict] = field(default_factory=list)  # why files were read: new, ...
 
     def runs_row(self, schema_names: list[str]) -> dict:
         """The `runs` dataset row."""
@@ -138,6 +140,34 @@ def merge_flag_results(results: list[FlagResult]) -> tuple[Counter, int, tuple]:
     top = {text: n for r in results for text, n in r.template_lines}
     templates = tuple(sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TEMPLATE_LINES])
     return reasons, sum(r.boilerplate_lines for r in results), templates
+
+
+def run_counts(
+    extracted: list[ExtractResult],
+    flagged: list[FlagResult],
+    loaded: LoadResult,
+    duplicate_kinds: Mapping[str, int],
+    errors: list[dict],
+) -> dict:
+    """The RunSummary fields counted from the task results and the run's error rows."""
+    reasons, n_boilerplate, templates = merge_flag_results(flagged)
+    return {
+        "n_documents": sum(e.documents for e in extracted),
+        "n_documents_kept": loaded.kept,
+        "n_documents_no_content": loaded.no_content,
+        "n_lines": sum(e.lines for e in extracted),
+        "n_boilerplate_lines": n_boilerplate,
+        "n_duplicates": sum(duplicate_kinds.values()),
+        "n_duplicates_exact": duplicate_kinds.get("exact", 0),
+        "n_duplicates_near": duplicate_kinds.get("near", 0),
+        "n_errors": len(errors),
+        "reason_counts": count_rows(reasons),
+        "lang_counts": count_rows(loaded.langs),
+        "error_counts": count_rows(Counter(e["reason"] for e in errors)),
+        "seconds_label": sum(e.seconds_label for e in extracted),
+        "template_lines": templates,
+        "error_files": top_error_files([e["source"] for e in errors]),
+    }
 
 
 def top_error_files(sources: list[str], *, n: int = TOP_ERROR_FILES) -> tuple[tuple[str, int], ...]:

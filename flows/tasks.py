@@ -8,6 +8,7 @@ benchmarks/profile_stages.py: logging falls back to the `winnow` logger outside 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import logging
@@ -38,6 +39,7 @@ from flows.dedup_state import (
     write_minhash_state,
 )
 from flows.hooks import hook_point
+from flows.ledger import ledger_rows, prior_input_ids, write_input_ids, write_ledger_rows
 from flows.plan import RunOptions
 from flows.progress import report_chunk
 from flows.readers import InputFile, read_documents
@@ -55,7 +57,8 @@ from transforms.dedup import (
     run_ordinals,
     text_signatures,
 )
-from transforms.extract import assign_doc_ids
+from transforms.extract import assign_doc_ids, claim_input_ids, make_doc_id
+from transforms.language import UND
 from transforms.records import Document, ErrorRecord
 from transforms.rows import (
     chunk_records,
@@ -106,6 +109,21 @@ def _doc_meta_table(docs: list[Document]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schemas.DOC_META)
 
 
+def batch_key(
+    files: list[InputFile], revisions: dict[str, str], options: RunOptions, reading: str
+) -> str:
+    """What decides a batch's extract output: its files, their revision tokens, the chunk
+    size and the reading options (a finished batch is reused only under the same key)."""
+    blob = json.dumps(
+        [
+            [(f.source, f.checksum, revisions.get(f.source)) for f in files],
+            options.batch_docs,
+            reading,
+        ]
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def _read_files(
     files: list[InputFile], config: PipelineConfig, read: list[int]
 ) -> Iterator[Document | ErrorRecord]:
@@ -124,16 +142,22 @@ def extract_batch(
     options: RunOptions,
     run_id: str,
     revisions: dict[str, str],
+    reading: str = "",
 ) -> ExtractResult:
     """Read one batch of files: documents under unique ids, their lines with keys and raw
-    language labels (in chunks of `batch_docs` documents), error rows, documents per key.
+    language labels (in chunks of `batch_docs` documents), error rows, documents per key,
+    and the ledger rows saying what was read of each file.
 
-    `revisions` (source -> new checksum) gives documents of a new version of a loaded file
-    ids of their own. A batch finished before a kill is reused as it is.
+    `revisions` (source -> token) gives documents of a file read before in another form ids
+    of their own. A batch finished before a kill is reused only when it was planned with the
+    same files, revisions and options (a resumed run may cut its batches differently).
     """
     done = staging.extract_done(batch)
+    key = batch_key(files, revisions, options, reading)
     if done.exists():
-        return ExtractResult(**json.loads(done.read_text()))
+        result = ExtractResult(**json.loads(done.read_text()))
+        if result.plan_key == key:
+            return result
     tmp = staging.labels_tmp(batch)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     docs: list[Document] = []
@@ -160,7 +184,11 @@ def extract_batch(
     write_parquet(errors_table(errors, run_id), staging.batch_errors(batch))
     keys = {"line_key": list(key_counts), "n_docs": list(key_counts.values())}
     write_parquet(pa.table(keys, schema=KEY_COUNTS), staging.batch_keys(batch))
-    result = ExtractResult(batch, len(files), len(docs), n_lines, len(errors), round(t_label, 6))
+    rows = ledger_rows(files, [*docs, *errors], reading=reading, run_id=run_id)
+    write_ledger_rows(rows, staging.batch_ledger(batch))
+    result = ExtractResult(
+        batch, len(files), len(docs), n_lines, len(errors), round(t_label, 6), key
+    )
     write_json(dataclasses.asdict(result), done)
     hook_point(f"extract-{batch}")
     _logger().info(
@@ -168,6 +196,49 @@ def extract_batch(
         *(batch, os.getpid(), len(files), len(docs), n_lines, len(errors)),
     )
     return result
+
+
+RENAMES = pa.schema([("batch", pa.int32()), ("row", pa.int64()), ("doc_id", pa.string())])
+
+
+@task(task_run_name="claim-ids", cache_policy=NO_CACHE)
+def claim_ids(
+    store: OutputStore, staging: Staging, n_batches: int, run_id: str, revised: list[str]
+) -> Path:
+    """Input ids (`--id-field`) already held by an earlier batch or an earlier run: those
+    documents keep their positional id instead (renamed in the flag task), with an error row.
+    Stages the run's input ids for the next runs' checks."""
+    metas = [
+        pq.read_table(staging.doc_meta(b), columns=["doc_id", "source", "record"])
+        for b in range(n_batches)
+    ]
+    docs = [tuple(r.values()) for t in metas for r in t.to_pylist()]
+    where = [(b, i) for b, t in enumerate(metas) for i in range(t.num_rows)]
+    taken = prior_input_ids(store, [d[0] for d in docs])
+    renames, errors = claim_input_ids(docs, taken=taken, revised=set(revised))
+    rows = [{"batch": where[k][0], "row": where[k][1], "doc_id": v} for k, v in renames.items()]
+    write_parquet(pa.Table.from_pylist(rows, schema=RENAMES), staging.id_renames)
+    write_parquet(errors_table(errors, run_id), staging.id_errors)
+    kept = [
+        d[0]
+        for k, d in enumerate(docs)
+        if k not in renames and d[0] != make_doc_id(d[1], d[2]) and d[1] not in revised
+    ]
+    write_input_ids(kept, staging)
+    return staging.id_renames
+
+
+def _renamed(metas: list[dict], labels, renames: Path | None, batch: int) -> None:
+    """Apply this batch's id renames (from `claim_ids`) to its metadata and label rows."""
+    if renames is None:
+        return
+    table = pq.read_table(renames, filters=[("batch", "=", batch)])
+    new_of = {}
+    for row, doc_id in zip(table["row"].to_pylist(), table["doc_id"].to_pylist(), strict=True):
+        new_of[metas[row]["doc_id"]] = doc_id
+        metas[row]["doc_id"] = doc_id
+    if new_of:
+        labels["doc_id"] = labels["doc_id"].map(lambda d: new_of.get(d, d))
 
 
 def _sum_counts(tables: list[pa.Table]) -> pa.Table:
@@ -197,6 +268,7 @@ def flag_batch(
     config: PipelineConfig,
     options: RunOptions,
     run_id: str,
+    renames: Path | None = None,
 ) -> FlagResult:
     """Boilerplate flags, final languages and document rows of one batch (and the MinHash
     signatures of its documents, so the serial dedup task only selects rows)."""
@@ -206,6 +278,7 @@ def flag_batch(
         write_parquet(schemas.LINES.empty_table(), staging.lines_part(batch))
         write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
         return FlagResult()
+    _renamed(metas, labels, renames, batch)
     counts = pq.read_table(key_counts)
     columns = {c: labels[c].tolist() for c in ("doc_id", "text", "line_key", "lang_raw")}
     columns["lang_score"] = labels["lang_score"].tolist()
@@ -400,3 +473,12 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadRe
         fsync_file(tmp)
         os.replace(tmp, path)
     return LoadResult(kept, no_content, dict(langs))
+
+
+def stage_empty_datasets(store: OutputStore, staging: Staging) -> None:
+    """`lines` and `documents` always exist as folders with their schema once a run has
+    committed (an empty file where no run has loaded a row), so readers never fail."""
+    if not staging.staged_parts("lines") and not store.has_parts("lines"):
+        write_parquet(schemas.LINES.empty_table(), staging.lines_part(0))
+    if not staging.staged_parts("documents") and not store.has_parts("documents"):
+        write_parquet(schemas.DOCUMENTS.empty_table(), staging.documents_part(UND))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 import xxhash
 
@@ -84,6 +84,40 @@ def assign_doc_ids(
             f"id {rec.doc_id!r} already used by {prior[0]} record {prior[1]}; "
             f"document kept as doc_id {new_id}",
         )
+
+
+def claim_input_ids(
+    docs: Sequence[tuple[str, str, int]],
+    *,
+    taken: Collection[str] = frozenset(),
+    revised: Collection[str] = frozenset(),
+) -> tuple[dict[int, str], list[ErrorRecord]]:
+    """Input ids (`--id-field`) held by an earlier document of the run or of an earlier run.
+
+    `docs` are (doc_id, source, record) in input order; an id is an input id when it is not
+    the positional one and its source is not `revised` (revised ids are hashes). Returns the
+    positions to rename (-> positional id) and one `duplicate_id` error row per rename; the
+    first holder keeps the id.
+
+    >>> claim_input_ids([("u1", "a.jsonl", 0), ("u1", "b.jsonl", 0)])[0]
+    {1: 'c7ce201a860ecbd4'}
+    """
+    seen: dict[str, tuple[str, int] | None] = dict.fromkeys(taken)
+    renames: dict[int, str] = {}
+    errors: list[ErrorRecord] = []
+    for i, (doc_id, source, record) in enumerate(docs):
+        positional = make_doc_id(source, record)
+        if doc_id == positional or source in revised:
+            continue
+        if doc_id not in seen:
+            seen[doc_id] = (source, record)
+            continue
+        holder = seen[doc_id]
+        where = f"{holder[0]} record {holder[1]}" if holder else "an earlier run"
+        renames[i] = positional
+        message = f"id {doc_id!r} already used by {where}; document kept as doc_id {positional}"
+        errors.append(ErrorRecord(source, record, "duplicate_id", message))
+    return renames, errors
 
 
 def revise_doc_id(doc_id: str, checksum: str) -> str:

@@ -202,3 +202,63 @@ def test_killed_run_stops_its_temporary_prefect_server(baseline, tmp_path):
         proc.kill()
     _, alive = psutil.wait_procs(children, timeout=30)  # the server and the reaper
     assert not alive, [p.cmdline() for p in alive]
+
+
+def test_resume_with_other_batch_settings_loads_every_file_once(baseline, tmp_path):
+    """Killed after extract batches of 2 files, resumed with batches of 5: the finished batches
+    do not match the new plan, so they are redone; every document is loaded exactly once."""
+    inp, base = baseline
+    out = tmp_path / "out"
+    proc = winnow(inp, out, hook="extract-1=kill")
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    cmd, env = winnow_cmd(inp, out)
+    proc = subprocess.run(
+        [*cmd, "--batch-files", "5"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name, key in (("documents", "doc_id"), ("duplicates", "doc_id"), ("lines", "doc_id")):
+        got = pd.read_parquet(out / name)[key].value_counts().sort_index()
+        want = pd.read_parquet(base / name)[key].value_counts().sort_index()
+        assert got.equals(want), name
+    ledger = pd.read_parquet(out / "_state" / "ledger")
+    assert sorted(ledger["source"]) == sorted(pd.read_parquet(base / "_state" / "inputs")["source"])
+    again = winnow(inp, out)  # the ledger says every file was read: nothing to do
+    assert again.returncode == 0 and "files read      0" in again.stdout
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])
+def test_kill_in_the_first_second_of_worker_start_leaves_no_process(baseline, tmp_path, delay):
+    """SIGKILL a 2-worker run `delay` s after its first worker process appears (workers still
+    importing): every process it started exits (workers, resource tracker, reaper)."""
+    inp, _ = baseline
+    out = tmp_path / "out"
+    cmd, env = winnow_cmd(inp, out, workers=2)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    seen: set[psutil.Process] = set()
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(psutil.Error):
+                seen.update(psutil.Process(proc.pid).children(recursive=True))
+            if any("multiprocessing" in " ".join(_cmdline(p)) for p in seen):
+                break
+            time.sleep(0.02)
+        time.sleep(delay)
+        with contextlib.suppress(psutil.Error):
+            seen.update(psutil.Process(proc.pid).children(recursive=True))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+    assert any("multiprocessing" in " ".join(_cmdline(p)) for p in seen), "no worker started"
+    _, alive = psutil.wait_procs(seen, timeout=30)
+    assert not alive, [_cmdline(p) for p in alive]
+
+
+def _cmdline(p: psutil.Process) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
