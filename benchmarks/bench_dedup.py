@@ -5,8 +5,8 @@ dev.jsonl.gz` (fallback: the in-repo sample), cut into chunks of whole lines of 
 CHUNK_WORDS words. A third of the corpus are planted copies of random base documents with
 word edits (substitute / delete / insert, equally likely) at known rates; a deterministic seed.
 The corpus is shuffled (seeded) and split into two runs, so half of the planted pairs cross
-runs and go through the persistent state. Each run is winnow's dedup stage (`flows.state.
-dedup_run`, the body of the flow's dedup task, without Prefect) in a fresh child process,
+runs and go through the persistent state. Each run is winnow's dedup stage (`flows.tasks.
+dedup_documents.fn`, the body of the flow's dedup task, without Prefect) in a fresh child process,
 which reports its time and peak RSS above its RSS after imports.
 
 Truth: a planted copy is found when it ends in the same cluster (same survivor) as its

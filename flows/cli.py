@@ -243,6 +243,9 @@ def _run(args: argparse.Namespace) -> int:
         inputs, config, options = _settings_from_args(args)
     except ValueError as exc:
         return _error(exc)
+    from flows.server import start_early
+
+    start_early()  # the reusable Prefect server comes up while this process imports and plans
     from flows.dedup_state import lsh_mismatch_message, other_lsh_state
 
     other = other_lsh_state(Path(args.output), config)

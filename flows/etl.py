@@ -13,7 +13,6 @@ import json
 import os
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -102,11 +101,10 @@ def _plan_run(
     other = other_lsh_state(store.root, config) if config.near_dup else None
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
+    # the output (datasets, state) is never read as input, even inside an input folder
     files, discovery_errors = (
-        select_sources(found, *patterns) for found in discover_inputs(inputs)
+        select_sources(found, *patterns) for found in discover_inputs(inputs, exclude=[store.root])
     )
-    output = store.root.resolve()  # never read the output (datasets, state) as input
-    files = [f for f in files if not Path(f.path).resolve().is_relative_to(output)]
     reading = reading_options(config, max_expanded_bytes=max_expanded_bytes())
     plan = plan_inputs(files, read_ledger(store), reading=reading)
     run_seq = store.committed_runs() + 1

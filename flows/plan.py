@@ -18,6 +18,7 @@ from pathlib import Path
 import transforms
 from flows.readers import InputFile, file_kind
 from transforms.config import PipelineConfig
+from transforms.records import ErrorReason
 
 # Documents per labelling chunk inside one task (bounded memory per task).
 BATCH_DOCS = 2_000
@@ -88,7 +89,14 @@ READER_VERSION = 1
 COMPLETE, RETRY = "complete", "retry"  # ledger status of a file after a run read it
 # Error reasons that mean a file was not really read (gone, changed or unreadable while the
 # run read it): the ledger says `retry`, and the next run reads it again.
-RETRY_REASONS = frozenset({"file_missing", "file_changed", "unreadable_file", "read_error"})
+RETRY_REASONS = frozenset(
+    {
+        ErrorReason.FILE_MISSING,
+        ErrorReason.FILE_CHANGED,
+        ErrorReason.UNREADABLE_FILE,
+        ErrorReason.READ_ERROR,
+    }
+)
 
 
 def reading_options(config: PipelineConfig, *, max_expanded_bytes: int) -> str:

@@ -4,7 +4,8 @@ Prefect starts its temporary server (uvicorn) as a child process of the run and 
 a normal exit, Ctrl-C or SIGTERM; after SIGKILL the server kept running as an orphan
 (~270 MB each). `start_reaper` starts a small watcher process (own session, standard library
 only) that notes the run's server children every PARENT_CHECK_SECONDS and, once the run's
-process is gone, terminates the servers it noted. Linux only (reads /proc); elsewhere it does
+process is gone, terminates the servers it noted, and winnow's reusable server
+(flows/server.py) if the killed run held it and no other live run does. Linux only (reads /proc); elsewhere it does
 nothing.
 
     python -m flows.reaper PID   # what start_reaper runs
@@ -92,6 +93,9 @@ def watch(parent: int, *, period: float = PARENT_CHECK_SECONDS) -> None:
         servers.update(server_children(parent))
         time.sleep(period)
     stop_servers(servers)
+    from flows.server import release_killed  # the reusable server, if only this run held it
+
+    release_killed(parent)
 
 
 def start_reaper() -> subprocess.Popen | None:

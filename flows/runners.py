@@ -75,35 +75,12 @@ def exported_api_url() -> Iterator[str]:
 
     Worker processes are separate processes: without an exported URL each one would start its
     own temporary server (24-29 s each, DESIGN.md). Uses the configured server if there is
-    one, else starts Prefect's temporary server once for the whole run.
+    one, else winnow's reusable local server (flows/server.py, env WINNOW_SERVER).
     """
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from flows.server import api_server
 
-    url = get_current_settings().api.url
-    if url:
-        previous = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = url
-        try:
-            yield url
-        finally:
-            if previous is None:
-                os.environ.pop("PREFECT_API_URL", None)
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start(timeout=120)
-    os.environ["PREFECT_API_URL"] = server.api_url
-    try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield server.api_url
-    finally:
-        # Drain buffered run logs while the server still listens (else exit waits on retries).
-        from prefect.logging.handlers import APILogWorker
-
-        APILogWorker.drain_all(timeout=30)
-        os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
+    with api_server() as url:
+        yield url
 
 
 def dask_runner(workers: int, address: str | None = None):
@@ -180,8 +157,6 @@ def run_etl(
     Results do not depend on the runner: every batch writes its own files and the global
     steps (key counts, dedup, commit) run in input order in the flow process.
     """
-    from prefect.task_runners import ThreadPoolTaskRunner
-
     from flows.etl import etl_flow
     from flows.plan import flow_parameters
 
@@ -195,7 +170,5 @@ def run_etl(
         **flow_parameters(config or PipelineConfig(), options or RunOptions()),
     }
     runner = task_runner(workers, dask_address)
-    if isinstance(runner, ThreadPoolTaskRunner):
-        return etl_flow.with_options(task_runner=runner)(**params)
-    with exported_api_url():  # worker processes report to the same server
+    with exported_api_url():  # reused local server unless configured; workers report to it too
         return etl_flow.with_options(task_runner=runner)(**params)

@@ -193,6 +193,11 @@ def _files(files: tuple[tuple[str, int], ...], limit: int = 3) -> str:
     return shown + (f", ... (+{len(files) - limit} files)" if len(files) > limit else "")
 
 
+def _reread(summary: RunSummary) -> bool:
+    """Whether some file was read for another reason than being new (the ledger's reasons)."""
+    return any(c["name"] != "new" for c in summary.read_reasons)
+
+
 def summary_text(summary: RunSummary, *, wall_seconds: float | None = None) -> str:
     """The CLI's human summary; every count is a count of rows in the datasets."""
     s = summary
@@ -207,7 +212,8 @@ def summary_text(summary: RunSummary, *, wall_seconds: float | None = None) -> s
     return "\n".join(
         [
             f"winnow run {s.run_id}",
-            f"  files read      {s.n_files:,} (skipped, already loaded: {s.n_files_skipped:,})",
+            f"  files read      {s.n_files:,} (skipped, already loaded: {s.n_files_skipped:,}"
+            + (f"; read as {_counts(s.read_reasons, 4)})" if _reread(s) else ")"),
             f"  documents       {s.n_documents:,} ({s.n_documents_kept:,} kept{no_content})",
             f"  lines           {s.n_lines:,}",
             f"  languages       {_counts(s.lang_counts, 8)} (kept documents)",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 import xxhash
 
-from transforms.records import Document, ErrorRecord
+from transforms.records import Document, ErrorReason, ErrorRecord
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -31,6 +32,26 @@ PREFERRED_LEGACY = "cp1252"
 # paragraphs stay far below; 1 MB single lines are minified JS/CSS, base64 or dumps. The
 # document is still loaded; every per-line step is linear, so this is a signal, not a cut.
 MAX_LINE_CHARS = 1_000_000
+# Largest HTML page given to trafilatura, whose time grows superlinearly with page size
+# (measured on a generated article page: 1 MB 0.7 s, 2 MB 1.6 s, 4 MB 5.9 s, 8 MB 22 s).
+# Larger pages get the linear-time `text_from_html_linear` and an `html_fallback` row.
+# 2 MiB keeps trafilatura under ~2 s a page, far above typical pages (crawlers commonly
+# truncate fetched records near 1 MiB).
+HTML_MAX_MAIN_TEXT_BYTES = 2 * 1024**2
+# Largest HTML page read at all (`html_too_large` above): the fallback's lxml tree holds
+# ~10x the page (a 50 MB page: 2.7 s, 0.63 GB peak RSS), so 64 MiB bounds a page near 0.8 GB.
+MAX_HTML_BYTES = 64 * 1024**2
+# Lone UTF-16 surrogates: a JSON "\ud800" escape makes one; UTF-8 (and Parquet) cannot hold them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Elements whose text is never page text (the linear fallback drops them with their content).
+_HTML_DROP_TAGS = ("head", "script", "style", "noscript", "template", "svg", "iframe", "nav")
+_HTML_DROP_TAGS += ("header", "footer", "aside", "form", "select", "button")
+# Elements that start a new line in the linear fallback's output.
+_HTML_BLOCK_TAGS = frozenset(
+    ("address", "article", "blockquote", "body", "br", "dd", "div", "dl", "dt", "figcaption")
+    + ("h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "main", "ol", "p", "pre", "section")
+    + ("table", "td", "th", "tr", "ul")
+)
 # JSONL field kept as `documents.url` when present (C4, RedPajama, Dolma and FineWeb exports use it).
 URL_FIELD = "url"
 
@@ -149,6 +170,18 @@ def looks_binary(data: bytes, *, max_share: float = BINARY_CONTROL_SHARE) -> boo
     return controls / len(head) > max_share
 
 
+def sniff_bom(head: bytes) -> tuple[str, int] | None:
+    """(codec, length) of the byte-order mark `head` starts with, or None: a BOM wins.
+
+    >>> sniff_bom(codecs.BOM_UTF16_LE + "{}".encode("utf-16-le"))
+    ('utf-16', 2)
+    """
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom)
+    return None
+
+
 def decode_bytes(data: bytes) -> tuple[str, str, bool]:
     """Decode bytes to text: BOM, then UTF-8, then detection; returns (text, encoding, replaced).
 
@@ -182,6 +215,16 @@ def decode_bytes(data: bytes) -> tuple[str, str, bool]:
         except (UnicodeDecodeError, LookupError):
             pass
     return data.decode("utf-8", errors="replace"), "utf-8", True
+
+
+def scrub_surrogates(text: str) -> tuple[str, bool]:
+    """`text` with lone surrogates replaced by U+FFFD, and whether any was replaced.
+
+    >>> scrub_surrogates("a\\ud800b") == ("a\\ufffdb", True)
+    True
+    """
+    fixed, n = _SURROGATES.subn("\ufffd", text)
+    return fixed, n > 0
 
 
 def document_from_bytes(source: str, record: int, data: bytes) -> Document | ErrorRecord:
@@ -228,17 +271,80 @@ def text_from_html(html: str) -> str:
     return text or ""
 
 
+def text_from_html_linear(html: str) -> str:
+    """Text of an HTML page in linear time (lxml walk, no main-text detection), a line per block.
+
+    >>> text_from_html_linear("<nav>Home</nav><p>One  <b>bold</b> word.</p><script>x()</script>")
+    'One bold word.'
+    """
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    parser = lxml_html.HTMLParser(
+        huge_tree=True, remove_comments=True, remove_pis=True, encoding="utf-8"
+    )
+    try:
+        root = lxml_html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except etree.ParserError:  # "Document is empty"
+        return ""
+    etree.strip_elements(root, *_HTML_DROP_TAGS, with_tail=False)
+    parts: list[str] = []
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        if el.tag in _HTML_BLOCK_TAGS:
+            parts.append("\n")
+        text = el.text if event == "start" else el.tail
+        if text:
+            parts.append(text)
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def document_from_html(source: str, record: int, data: bytes) -> Document | ErrorRecord:
-    """One document from raw HTML bytes: decode, then main-text extraction."""
+    """One document from raw HTML bytes: decode, then main-text extraction.
+
+    Pages above HTML_MAX_MAIN_TEXT_BYTES get the linear fallback (`html_documents` flags it).
+    """
+    if len(data) > MAX_HTML_BYTES:
+        return html_too_large(source, record, len(data))
     if looks_binary(data):
         return ErrorRecord(source, record, "binary_content", "input looks binary, not HTML")
     html, encoding, replaced = decode_bytes(data)
     if not html.strip():
         return ErrorRecord(source, record, "empty_document", "document holds no text")
-    text = text_from_html(html)
+    large = len(data) > HTML_MAX_MAIN_TEXT_BYTES
+    text = text_from_html_linear(html) if large else text_from_html(html)
     if not text.strip():
         return ErrorRecord(source, record, "no_main_text", "HTML holds no extractable main text")
     return document_from_text(source, record, text, encoding=encoding, replaced=replaced)
+
+
+def html_too_large(source: str, record: int, n_bytes: int) -> ErrorRecord:
+    """The `html_too_large` row of a page above MAX_HTML_BYTES (not loaded)."""
+    return ErrorRecord(
+        source,
+        record,
+        ErrorReason.HTML_TOO_LARGE,
+        f"HTML page of {n_bytes} bytes or more (> {MAX_HTML_BYTES}); not loaded",
+    )
+
+
+def html_documents(source: str, record: int, data: bytes) -> Iterator[Document | ErrorRecord]:
+    """`document_from_html`, then an `html_fallback` row if the page was too large for trafilatura.
+
+    >>> [type(r).__name__ for r in html_documents("s", 0, b"<p>" + b"Words here. " * 200_000)]
+    ['Document', 'ErrorRecord']
+    """
+    doc = document_from_html(source, record, data)
+    yield doc
+    if isinstance(doc, Document) and len(data) > HTML_MAX_MAIN_TEXT_BYTES:
+        yield ErrorRecord(
+            source,
+            record,
+            ErrorReason.HTML_FALLBACK,
+            f"document {doc.doc_id} kept; its {len(data)} bytes of HTML (> "
+            f"{HTML_MAX_MAIN_TEXT_BYTES}) were reduced to text by the linear fallback, "
+            "without main-text detection",
+        )
 
 
 def long_line_error(doc: Document, *, max_chars: int = MAX_LINE_CHARS) -> ErrorRecord | None:
@@ -263,22 +369,41 @@ def long_line_error(doc: Document, *, max_chars: int = MAX_LINE_CHARS) -> ErrorR
 def parse_jsonl_line(
     source: str, record: int, line: str, *, text_field: str = "text", id_field: str | None = None
 ) -> Document | ErrorRecord:
-    """One JSON Lines record to a document, or an error record with a reason."""
+    """One JSON Lines record to a document, or an error record with a reason.
+
+    Lone surrogates (a "\\ud800" escape) in the text, url or id become U+FFFD
+    (`decode_replaced`): UTF-8 outputs cannot hold them.
+
+    >>> parse_jsonl_line("s", 0, "[" * 100_000).reason == "json_too_deep"
+    True
+    """
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return ErrorRecord(source, record, "malformed_json", f"line {record + 1}: {exc.msg}")
+    except RecursionError:
+        return ErrorRecord(
+            source, record, ErrorReason.JSON_TOO_DEEP, f"line {record + 1}: nested too deeply"
+        )
+    except ValueError as exc:  # an int with more digits than sys.get_int_max_str_digits()
+        return ErrorRecord(
+            source, record, ErrorReason.JSON_NUMBER_TOO_LONG, f"line {record + 1}: {exc}"
+        )
     if not isinstance(obj, dict):
         return ErrorRecord(source, record, "malformed_json", f"line {record + 1}: not an object")
     text = obj.get(text_field)
     if not isinstance(text, str):
         reason = "missing_text_field" if text is None else "text_not_string"
         return ErrorRecord(source, record, reason, f"line {record + 1}: no string {text_field!r}")
-    doc = document_from_text(source, record, text)
+    escaped = "\\u" in line  # only a \u escape can make a lone surrogate
+    text, replaced = scrub_surrogates(text) if escaped else (text, False)
+    doc = document_from_text(source, record, text, replaced=replaced)
     if not isinstance(doc, Document):
         return doc
     if id_field and obj.get(id_field) is not None:
-        doc = dataclasses.replace(doc, doc_id=str(obj[id_field]))
+        doc_id = str(obj[id_field])
+        doc = dataclasses.replace(doc, doc_id=scrub_surrogates(doc_id)[0] if escaped else doc_id)
     if isinstance(obj.get(URL_FIELD), str):
-        doc = dataclasses.replace(doc, url=obj[URL_FIELD])
+        url, bad_url = scrub_surrogates(obj[URL_FIELD]) if escaped else (obj[URL_FIELD], False)
+        doc = dataclasses.replace(doc, url=url, decode_replaced=doc.decode_replaced or bad_url)
     return doc

@@ -178,11 +178,15 @@ def test_second_run_on_locked_output_fails_fast(baseline, tmp_path):
 
 @pytest.mark.slow
 def test_killed_run_stops_its_temporary_prefect_server(baseline, tmp_path):
-    """`kill -9` of a run without PREFECT_API_URL: its temporary server (uvicorn) exits too."""
+    """`kill -9` of a run without PREFECT_API_URL on Prefect's temporary server (the old path,
+    WINNOW_SERVER=temporary): that server (uvicorn) exits too, stopped by flows/reaper.py.
+    winnow's own servers: tests/flows/test_server.py (private: exits with the run; reusable:
+    stopped by the reaper when no other run holds it)."""
     inp, _ = baseline
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_HOME": str(tmp_path / "home")}
-    env.pop("PREFECT_API_URL", None)  # the run starts Prefect's temporary server
+    env.pop("PREFECT_API_URL", None)
+    env["WINNOW_SERVER"] = "temporary"  # the run starts Prefect's temporary server
     env[TEST_HOOK_ENV] = "before-commit=sleep:120"
     cmd = [sys.executable, "-m", "flows.cli", "run", str(inp), "-o", str(out), "--quiet"]
     proc = subprocess.Popen(

@@ -63,6 +63,15 @@ def test_summary_text_has_separators_rates_and_the_split_counts():
     )
 
 
+def test_files_read_again_say_why():
+    plain = summary_text(make_summary(read_reasons=[{"name": "new", "count": 1_200}]))
+    assert "files read      1,200 (skipped, already loaded: 3)\n" in plain
+    again = make_summary(
+        read_reasons=[{"name": "new", "count": 1_000}, {"name": "retry", "count": 200}]
+    )
+    assert "(skipped, already loaded: 3; read as new 1,000, retry 200)" in summary_text(again)
+
+
 def test_an_empty_run_prints_no_boilerplate_percentage():
     empty = make_summary(
         n_files=0,
