@@ -126,7 +126,7 @@ def task_runner(workers: int = 1, dask_address: str | None = None):
     machine it starts faster and leaves more CPU to the work (1M benchmark lines, 2 workers:
     1.40x one worker vs 1.20x with a LocalCluster; README, Performance).
     """
-    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+    from prefect.task_runners import ThreadPoolTaskRunner
 
     if workers < 1:
         raise ValueError("workers must be >= 1")
@@ -134,9 +134,9 @@ def task_runner(workers: int = 1, dask_address: str | None = None):
         return dask_runner(workers, dask_address)
     if workers == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(
-        max_workers=workers, initializer=init_worker, initargs=(os.getpid(),)
-    )
+    from flows.pool import WorkerPoolTaskRunner  # the flow's pid, read when the pool starts
+
+    return WorkerPoolTaskRunner(max_workers=workers, initializer=init_worker)
 
 
 def run_etl(
