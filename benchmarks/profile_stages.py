@@ -46,7 +46,7 @@ def run_stages(corpus: Path, output: Path) -> dict[str, float]:
         timed("extract", tasks.extract_batch.fn, b, staging, i, config, options, "profile", {})
     keys = timed("count_keys", tasks.count_keys.fn, store, staging, len(batches))
     for i in range(len(batches)):
-        timed("flag", tasks.flag_batch.fn, staging, i, keys, config, options)
+        timed("flag", tasks.flag_batch.fn, staging, i, keys, config, options, "profile")
     dups = timed("dedup", tasks.dedup_documents.fn, store, staging, len(batches), "profile", config)
     timed("load", tasks.load_documents.fn, staging, len(batches), dups)
     return t

@@ -8,14 +8,28 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from flows.summary import RunSummary
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EXIT_OK, EXIT_NOTHING_READ, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Prefect's console handler only: the run logs still reach the API (and the UI) at INFO.
+CONSOLE_LEVEL_ENV = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
+
+
+def version_text() -> str:
+    """`winnow --version`: the package, the transforms code hash (in every `runs` row), Prefect."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from flows.plan import code_hash
+
+    try:
+        own = version("winnow")
+    except PackageNotFoundError:
+        own = "unknown"
+    return f"winnow {own} (transforms code {code_hash()}, prefect {version('prefect')})"
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +39,29 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", default=None, help="input files or folders (default: seeds)"
     )
+    parser.add_argument(
+        "--input",
+        action="append",
+        dest="inputs",
+        default=None,
+        metavar="PATH",
+        help="input file or folder (repeatable; the same as PATH arguments)",
+    )
     parser.add_argument("-o", "--output", default="output", help="output folder (default: output)")
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="read only files whose source path or file name matches (repeatable; e.g. '*.jsonl.gz')",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="skip files whose source path or file name matches (repeatable; wins over --include)",
+    )
     parser.add_argument(
         "--workers", type=int, default=1, help="batches processed in parallel (default 1)"
     )
@@ -49,7 +85,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--id-field",
         default=None,
-        help="JSONL/Parquet field to use as doc_id (default: derived from source and record)",
+        help="JSONL/Parquet field to use as doc_id (default: none, doc_id = hash of source "
+        "and record)",
     )
     parser.add_argument(
         "--batch-docs",
@@ -70,6 +107,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="langdetect engine: auto (langdetect-rs if installed), rs, py (identical labels)",
     )
     _add_dedup_options(parser)
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="WARNING",
+        help="Prefect log lines shown on the console (default WARNING: quiet; INFO shows every "
+        "task run; the Prefect UI gets INFO either way)",
+    )
 
 
 def _add_dedup_options(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Line-first web-text ETL: language and boilerplate per line, "
         "deduplicated Parquet per document, orchestrated by Prefect.",
     )
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run",
@@ -114,7 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--fresh", action="store_true", help="delete OUTPUT's datasets and state first"
     )
-    run.add_argument("--quiet", action="store_true", help="print only the summary")
+    run.add_argument(
+        "--quiet", action="store_true", help="print only the summary (no progress, errors only)"
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as JSON on stdout (progress: stderr)"
+    )
 
     serve = sub.add_parser(
         "serve",
@@ -124,14 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
         "server first: PREFECT_SERVER_API_PORT=4200 prefect server start",
     )
     add_run_options(serve)
-    serve.add_argument(
-        "--input",
-        action="append",
-        dest="inputs",
-        default=None,
-        help="input file or folder (repeatable; the same as PATH arguments)",
-    )
     serve.add_argument("--cron", default=None, help='cron schedule (default nightly: "0 2 * * *")')
+    serve.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="TZ",
+        help="IANA time zone of the cron schedule, e.g. Europe/Oslo (default UTC)",
+    )
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
 
     compact = sub.add_parser(
@@ -141,6 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
         "than 16 run parts): fewer, sorted files, so a run reads only the blocks its keys hit.",
     )
     compact.add_argument("output", nargs="?", default="output", help="output folder")
+    automations = sub.add_parser(
+        "automations",
+        help="create winnow's Prefect automations (run with errors; no completed run in 26 h)",
+        description="Create (or replace) the automations of flows/automations.py on the Prefect "
+        "server at PREFECT_API_URL: one fires when a winnow-etl run completes with error rows "
+        "(tag winnow-errors), one when no winnow-etl run completed in 26 hours.",
+    )
+    automations.add_argument(
+        "--notify-block",
+        default=None,
+        metavar="TYPE/NAME",
+        help="notification block to send through, e.g. slack-webhook/ops (default: none, the "
+        "automations only fire, shown in the UI's event feed)",
+    )
 
     report = sub.add_parser(
         "report",
@@ -183,26 +247,6 @@ def _settings_from_args(args: argparse.Namespace):
     return inputs, config, options
 
 
-def format_summary(summary: RunSummary) -> str:
-    """A short human summary of a run."""
-    n_lines = summary.n_lines or 1
-    langs = ", ".join(f"{c['name']} {c['count']}" for c in summary.lang_counts[:6]) or "-"
-    errors = ", ".join(f"{c['name']} {c['count']}" for c in summary.error_counts) or "none"
-    return "\n".join(
-        [
-            f"winnow run {summary.run_id}",
-            f"  files read      {summary.n_files} (skipped, already loaded: {summary.n_files_skipped})",
-            f"  documents       {summary.n_documents} ({summary.n_documents_kept} kept)",
-            f"  lines           {summary.n_lines}",
-            f"  languages       {langs}",
-            f"  boilerplate     {summary.n_boilerplate_lines / n_lines:.1%} of lines",
-            f"  duplicates      {summary.n_duplicates}",
-            f"  errors          {summary.n_errors} ({errors})",
-            f"  datasets        {summary.output}/{{lines,documents,duplicates,runs,errors}}",
-        ]
-    )
-
-
 def _error(message: object) -> int:
     print(f"winnow: error: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -228,6 +272,14 @@ def _on_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _set_console_log_level(level: str) -> None:
+    """Prefect's console handler at `level` (before Prefect configures logging); DEBUG also
+    lowers Prefect's own loggers."""
+    os.environ[CONSOLE_LEVEL_ENV] = level
+    if level == "DEBUG":
+        os.environ["PREFECT_LOGGING_LEVEL"] = "DEBUG"
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         inputs, config, options = _settings_from_args(args)
@@ -244,8 +296,7 @@ def _run(args: argparse.Namespace) -> int:
     other = other_lsh_state(Path(args.output), config) if local else None
     if other and config.near_dup and not args.fresh:  # before Prefect starts; the flow checks too
         return _error(lsh_mismatch_message(args.output, other))
-    if args.quiet:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    _set_console_log_level("ERROR" if args.quiet else args.log_level)
     from flows.store import OutputError, OutputStore
 
     try:  # fail fast, before Prefect starts (the flow takes the lock again for the run)
@@ -257,11 +308,18 @@ def _run(args: argparse.Namespace) -> int:
                 pass
     except OutputError as exc:
         return _error(exc)
+    from flows import progress
     from flows.reaper import start_reaper
     from flows.runners import run_etl
+    from flows.summary import summary_text
 
+    display = None if args.quiet else progress.terminal_display()
+    progress.use_display(display)
+    if display is not None:
+        display.waiting("starting Prefect")
     reaper = start_reaper()  # stops the run's Prefect server if this process is kill -9ed
     signal.signal(signal.SIGINT, _on_interrupt)
+    started = time.monotonic()
     try:
         summary = run_etl(
             inputs,
@@ -271,16 +329,23 @@ def _run(args: argparse.Namespace) -> int:
             fresh=args.fresh,
             workers=args.workers,
             dask_address=args.dask_address,
+            include=args.include,
+            exclude=args.exclude,
         )
     except OutputError as exc:
         return _error(exc)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     finally:
+        if display is not None:
+            display.close()
         if reaper is not None:
             reaper.terminate()
             reaper.wait()
-    print(format_summary(summary))
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(summary_text(summary, wall_seconds=time.monotonic() - started))
     if summary.n_files and not summary.n_documents:
         print("winnow: error: no document could be read from the inputs", file=sys.stderr)
         return EXIT_NOTHING_READ
@@ -292,8 +357,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         inputs, config, options = _settings_from_args(args)
+        ZoneInfo(args.timezone)
     except ValueError as exc:
         return _error(exc)
+    except ZoneInfoNotFoundError:
+        return _error(f"unknown time zone {args.timezone!r} (IANA names, e.g. Europe/Oslo)")
+    _set_console_log_level(args.log_level)
     if not os.environ.get("PREFECT_API_URL"):
         return _error(
             "serve needs a Prefect server: start one with "
@@ -306,10 +375,34 @@ def _serve(args: argparse.Namespace) -> int:
         config=config,
         options=options,
         cron=args.cron or DEFAULT_CRON,
+        timezone=args.timezone,
         name=args.name or DEPLOYMENT_NAME,
+        include=args.include,
+        exclude=args.exclude,
         workers=args.workers,
         dask_address=args.dask_address,
     )
+    return EXIT_OK
+
+
+def _automations(args: argparse.Namespace) -> int:
+    if not os.environ.get("PREFECT_API_URL"):
+        return _error("automations need a Prefect server: export PREFECT_API_URL")
+    from flows.automations import apply_automations
+
+    try:
+        ids = apply_automations(args.notify_block)
+    except ValueError as exc:
+        return _error(exc)
+    except OSError as exc:  # httpx's connection errors are OSErrors underneath
+        return _error(
+            f"could not reach the Prefect server at {os.environ['PREFECT_API_URL']}: {exc}"
+        )
+    except Exception as exc:
+        if type(exc).__module__.startswith(("httpx", "prefect")):
+            return _error(f"Prefect server at {os.environ['PREFECT_API_URL']}: {exc}")
+        raise
+    print(f"{len(ids)} automations created: {', '.join(map(str, ids))}")
     return EXIT_OK
 
 
@@ -318,7 +411,7 @@ def _report(args: argparse.Namespace) -> int:
 
     try:
         path = write_report(args.output)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"winnow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"report written to {path}")
@@ -339,7 +432,13 @@ def _compact(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": _run, "serve": _serve, "report": _report, "compact": _compact}
+    handlers = {
+        "run": _run,
+        "serve": _serve,
+        "report": _report,
+        "compact": _compact,
+        "automations": _automations,
+    }
     return handlers[args.command](args)
 
 

@@ -34,8 +34,10 @@ from flows.plan import (
     plan_batches,
     plan_inputs,
     reading_options,
+    select_sources,
     settings_of,
 )
+from flows.progress import RunProgress, gather_batches, run_step
 from flows.readers import max_expanded_bytes
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
@@ -44,13 +46,13 @@ from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, write_json, writ
 from flows.summary import (
     ExtractResult,
     FlagResult,
+    LoadResult,
     RunSummary,
     count_rows,
     flow_run_name,
-    merge_flag_results,
-    publish_progress,
+    mark_run_with_errors,
     publish_summary,
-    start_progress,
+    run_counts,
 )
 from flows.tasks import (
     claim_ids,
@@ -86,8 +88,11 @@ class RunContext:
     reading: str  # reading options (ledger key)
 
 
-def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fresh: bool):
-    """Recover the output, find the new files, fix the run id and its staging folder."""
+def _plan_run(
+    store: OutputStore, inputs: list[str], config: PipelineConfig, fresh: bool, patterns: tuple
+):
+    """Recover the output, find the new files (matching the include/exclude `patterns`),
+    fix the run id and its staging folder."""
     logger = get_run_logger()
     started = datetime.now(UTC)
     mark_killed_runs(store, logger)  # before reset/recover remove their staging
@@ -99,7 +104,9 @@ def _plan_run(store: OutputStore, inputs: list[str], config: PipelineConfig, fre
     if other:  # its own state would silently miss near duplicates of earlier runs
         raise ValueError(lsh_mismatch_message(store.root, other))
     # the output (datasets, state) is never read as input, even inside an input folder
-    files, discovery_errors = discover_all(inputs, exclude=[store.root])  # paths and URLs
+    files, discovery_errors = (
+        select_sources(found, *patterns) for found in discover_all(inputs, exclude=[store.root])
+    )
     reading = reading_options(config, max_expanded_bytes=max_expanded_bytes())
     plan = plan_inputs(files, read_ledger(store, [f.source for f in files]), reading=reading)
     run_seq = store.committed_runs() + 1
@@ -116,10 +123,11 @@ def _stage_run_records(
     options: RunOptions,
     extracted: list[ExtractResult],
     flagged: list[FlagResult],
-    kept: int,
-    n_duplicates: int,
-) -> RunSummary:
-    """Stage the run's errors, its ledger part and its `runs` row (the manifest)."""
+    loaded: LoadResult,
+    duplicate_kinds: Counter,
+) -> tuple[RunSummary, list[dict]]:
+    """Stage the run's errors, its ledger part and its `runs` row (the manifest);
+    returns the summary and the error rows."""
     staging = run.staging
     error_table = pa.concat_tables(
         [errors_table(run.discovery_errors, run.run_id)]
@@ -131,7 +139,7 @@ def _stage_run_records(
     write_json({"format": STATE_FORMAT}, staging.state_file(FORMAT_FILE))
     stage_empty_datasets(run.store, staging)
     stage_ledger(staging, [staging.batch_ledger(e.batch) for e in extracted])
-    reasons, langs, n_boilerplate, templates = merge_flag_results(flagged)
+    errors = error_table.to_pylist()
     summary = RunSummary(
         run_id=run.run_id,
         run_seq=staging.run_seq,
@@ -145,34 +153,37 @@ def _stage_run_records(
         inputs=inputs,
         n_files=len(run.plan.new),
         n_files_skipped=run.plan.n_skipped,
-        n_documents=sum(e.documents for e in extracted),
-        n_documents_kept=kept,
-        n_lines=sum(e.lines for e in extracted),
-        n_boilerplate_lines=n_boilerplate,
-        n_duplicates=n_duplicates,
-        n_errors=error_table.num_rows,
-        reason_counts=count_rows(reasons),
-        lang_counts=count_rows(langs),
-        error_counts=count_rows(Counter(error_table["reason"].to_pylist())),
         output=run.store.location,
-        seconds_label=sum(e.seconds_label for e in extracted),
-        template_lines=templates,
         read_reasons=count_rows(Counter(run.plan.reasons.values())),
+        **run_counts(extracted, flagged, loaded, duplicate_kinds, errors),
     )
     runs_row = summary.runs_row(schemas.RUNS.names)
     write_parquet(
         pa.Table.from_pylist([runs_row], schema=schemas.RUNS), staging.dataset_part("runs")
     )
-    return summary
+    return summary, errors
 
 
-def _gather(futures: list, progress, start: float, span: float) -> list:
-    """Results in submission order, publishing progress from `start` over `span` percent."""
-    results = []
-    for i, fut in enumerate(futures):
-        results.append(fut.result())
-        publish_progress(progress, start + (i + 1) / max(len(futures), 1) * span)
-    return results
+def _extract_all(run: RunContext, batches: list, config, options, progress) -> list:
+    progress.stage("extract", len(run.plan.new), "files")
+    futures = [
+        extract_batch.submit(
+            b, run.staging, i, config, options, run.run_id, run.plan.revisions, run.reading
+        )
+        for i, b in enumerate(batches)
+    ]
+    return gather_batches(futures, progress, lambda i, r: (r.files, r.lines))
+
+
+def _flag_all(
+    run: RunContext, extracted: list, key_counts, config, options, progress, renames
+) -> list:
+    progress.stage("flag", sum(e.lines for e in extracted), "lines")
+    futures = [
+        flag_batch.submit(run.staging, i, key_counts, config, options, run.run_id, renames)
+        for i in range(len(extracted))
+    ]
+    return gather_batches(futures, progress, lambda i, r: (extracted[i].lines, extracted[i].lines))
 
 
 @flow(name="winnow-etl", flow_run_name=flow_run_name)
@@ -180,6 +191,8 @@ def etl_flow(
     inputs: list[str],
     output: str = "output",
     fresh: bool = False,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
     text_field: str = "text",
     id_field: str | None = None,
     near_dup: bool = True,
@@ -187,56 +200,50 @@ def etl_flow(
     lsh_bands: int = LSH_BANDS,
     lsh_rows: int = LSH_ROWS,
     shingle_words: int = SHINGLE_WORDS,
-    boilerplate: dict[str, int | float] | None = None,  # BoilerplateConfig fields
     lang_engine: str = "auto",
     batch_docs: int = BATCH_DOCS,
     batch_files: int = BATCH_FILES,
 ) -> RunSummary:
-    """Run winnow on files/folders into OUTPUT; returns the run summary (also in `runs/`)."""
+    """Run winnow on files/folders into OUTPUT; returns the run summary (also in `runs/`).
+
+    `include`/`exclude`: glob patterns on each file's source path or name (flows/plan.py).
+    """
     config, options = settings_of(locals())  # validated: ValueError on a bad value
     logger = get_run_logger()
     store = open_store(output)  # a folder, or a URL (flows/storage.py)
-    with store.lock():
-        run = _plan_run(store, inputs, config, fresh)
+    with store.lock(), RunProgress(logger) as progress:
+        run = _plan_run(store, inputs, config, fresh, (include, exclude))
         staging, n_new = run.staging, len(run.plan.new)
         batches = plan_batches(run.plan.new, batch_files=options.batch_files)
+        n = len(batches)
         logger.info(
             "run %s (pid %d): %d new input files (%d new versions of loaded files), %d batches",
             *(run.run_id, os.getpid(), n_new, len(run.plan.revisions), len(batches)),
         )
-        progress = start_progress(len(batches))
-        extracted = _gather(
-            [
-                extract_batch.submit(
-                    b, staging, i, config, options, run.run_id, run.plan.revisions, run.reading
-                )
-                for i, b in enumerate(batches)
-            ],
-            *(progress, 0, 50),
-        )
-        key_counts = count_keys(store, staging, len(batches))
+        extracted = _extract_all(run, batches, config, options, progress)
+        key_counts = run_step(progress, "count-keys", 1, "steps", count_keys, store, staging, n)
         renames = None
         if config.id_field:  # input ids: unique across batches and runs
-            revised = sorted(run.plan.revisions)
-            renames = claim_ids(store, staging, len(batches), run.run_id, revised)
-        flagged = _gather(
-            [
-                flag_batch.submit(staging, i, key_counts, config, options, renames)
-                for i in range(len(batches))
-            ],
-            *(progress, 50, 40),
+            claim = (store, staging, n, run.run_id, sorted(run.plan.revisions))
+            renames = run_step(progress, "claim-ids", 1, "steps", claim_ids, *claim)
+        flagged = _flag_all(run, extracted, key_counts, config, options, progress, renames)
+        n_docs = sum(e.documents for e in extracted)
+        dedup_args = (store, staging, n, run.run_id, config)
+        dups = run_step(progress, "dedup", n_docs, "documents", dedup_documents, *dedup_args)
+        loaded = run_step(progress, "load", n_docs, "documents", load_documents, staging, n, dups)
+        kinds = Counter(pq.read_table(dups, columns=["kind"])["kind"].to_pylist())
+        summary, errors = _stage_run_records(
+            run, config, options, extracted, flagged, loaded, kinds
         )
-        duplicates = dedup_documents(store, staging, len(batches), run.run_id, config)
-        kept = load_documents(staging, len(batches), duplicates)
-        n_dups = pq.read_metadata(duplicates).num_rows
-        summary = _stage_run_records(run, config, options, extracted, flagged, kept, n_dups)
         folded = compact_state(store, staging.final_root)  # when due: O(log history) parts
         hook_point("before-commit")
-        store.commit(run.run_id, delete=folded)
-        publish_progress(progress, 100)
-        publish_summary(summary)
+        run_step(progress, "commit", 1, "steps", store.commit, run.run_id, folded)
+        progress.close()
+        publish_summary(summary, errors)
+        mark_run_with_errors(summary, logger)
         logger.info(
             "run %s committed: %d documents (%d kept), %d lines, %d duplicates, %d errors",
-            *(run.run_id, summary.n_documents, kept, summary.n_lines, n_dups, summary.n_errors),
+            *(run.run_id, n_docs, loaded.kept, summary.n_lines, summary.n_duplicates),
+            summary.n_errors,
         )
         return summary

@@ -7,6 +7,7 @@ are not part of the config hash; `transforms.config.PipelineConfig` holds the re
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import functools
 import hashlib
 import json
@@ -176,6 +177,33 @@ def plan_inputs(
             attempt = sum(e.checksum == f.checksum for e in entries)
             revisions[f.source] = f"{f.checksum}\x00{attempt}"
     return InputPlan(new, revisions, len(files) - len(new), reasons)
+
+
+def matches_any(source: str, patterns: Iterable[str]) -> bool:
+    """Whether a source path (or its file name) matches one of the glob patterns (fnmatch,
+    case-sensitive; `*` also matches `/`).
+
+    >>> matches_any("crawl/2024/a.jsonl.gz", ["*.jsonl.gz"]), matches_any("crawl/b.txt", ["crawl/*"])
+    (True, True)
+    >>> matches_any("crawl/b.txt", ["b.*"]), matches_any("crawl/b.txt", ["*.jsonl"])
+    (True, False)
+    """
+    name = source.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(source, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def select_sources(
+    items: list, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+) -> list:
+    """The items (anything with a `.source`: input files, discovery errors) that match an
+    `include` pattern (all when none is given) and no `exclude` pattern, in order."""
+    include, exclude = list(include or []), list(exclude or [])
+    return [
+        item
+        for item in items
+        if (not include or matches_any(item.source, include))
+        and not matches_any(item.source, exclude)
+    ]
 
 
 @functools.cache

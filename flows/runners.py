@@ -150,6 +150,8 @@ def run_etl(
     fresh: bool = False,
     workers: int = 1,
     dask_address: str | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
 ) -> RunSummary:
     """Run the flow: in-process for one worker, else in local worker processes or on a Dask
     cluster at `dask_address` (see `task_runner`).
@@ -165,6 +167,8 @@ def run_etl(
         "inputs": list(inputs),
         "output": str(output),
         "fresh": fresh,
+        "include": list(include or []),
+        "exclude": list(exclude or []),
         **flow_parameters(config or PipelineConfig(), options or RunOptions()),
     }
     runner = task_runner(workers, dask_address)

@@ -25,6 +25,7 @@ LINES = pa.schema(
         ("boilerplate_reasons", pa.list_(pa.string())),
         ("dup_in_doc", pa.bool_()),
         ("key_doc_count", pa.int32()),
+        ("run_id", pa.string()),  # the run that loaded the line's document
     ]
 )
 
@@ -75,6 +76,7 @@ DOCUMENTS = pa.schema(
             (name, pa.int32() if kind == "int" else pa.float32())
             for name, kind in QUALITY_COLUMNS.items()
         ),
+        ("run_id", pa.string()),  # the run that loaded the document
     ]
 )
 DOCUMENTS_STAGED = DOCUMENTS.append(pa.field("lang", pa.string()))
@@ -82,6 +84,11 @@ DOCUMENTS_STAGED = DOCUMENTS.append(pa.field("lang", pa.string()))
 DUPLICATES = pa.schema(
     [
         ("doc_id", pa.string()),
+        # where the removed copy came from (its lines are in `lines`, its row is not in
+        # `documents`): input path, record index, URL
+        ("source", pa.string()),
+        ("record", pa.int64()),
+        ("url", pa.string()),
         ("kept_doc_id", pa.string()),
         ("kind", pa.string()),
         ("similarity", pa.float32()),
@@ -135,12 +142,15 @@ RUNS = pa.schema(
         ("n_files_skipped", pa.int64()),
         ("n_documents", pa.int64()),
         ("n_documents_kept", pa.int64()),
+        ("n_documents_no_content", pa.int64()),  # kept documents with no content line
         ("n_lines", pa.int64()),
         ("n_boilerplate_lines", pa.int64()),
         ("n_duplicates", pa.int64()),
+        ("n_duplicates_exact", pa.int64()),
+        ("n_duplicates_near", pa.int64()),
         ("n_errors", pa.int64()),
         ("reason_counts", COUNTS),
-        ("lang_counts", COUNTS),
+        ("lang_counts", COUNTS),  # languages of the run's kept documents (rows of `documents`)
         ("error_counts", COUNTS),
     ]
 )

@@ -41,11 +41,12 @@ from flows.dedup_state import (
 from flows.hooks import hook_point
 from flows.ledger import ledger_rows, prior_input_ids, write_input_ids, write_ledger_rows
 from flows.plan import RunOptions
+from flows.progress import report_chunk
 from flows.readers import InputFile, read_documents
 from flows.staging import Staging
 from flows.storage import localized
 from flows.store import OutputStore, fsync_file, write_json, write_npy, write_parquet
-from flows.summary import ExtractResult, FlagResult
+from flows.summary import ExtractResult, FlagResult, LoadResult
 from transforms.config import PipelineConfig
 from transforms.dedup import (
     Duplicate,
@@ -124,10 +125,14 @@ def batch_key(
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _read_files(files: list[InputFile], config: PipelineConfig) -> Iterator[Document | ErrorRecord]:
+def _read_files(
+    files: list[InputFile], config: PipelineConfig, read: list[int]
+) -> Iterator[Document | ErrorRecord]:
+    """Records of the files in order; `read[0]` counts the files read to the end."""
     for item in files:
         with localized(item) as local:  # a URL input: a temporary local copy
             yield from read_documents(local, config)
+        read[0] += 1
 
 
 @task(task_run_name="extract-{batch:05d}", cache_policy=NO_CACHE, retries=0)
@@ -161,7 +166,8 @@ def extract_batch(
     errors: list[ErrorRecord] = []
     key_counts: Counter[int] = Counter()
     n_lines, t_label = 0, 0.0
-    records = assign_doc_ids(_read_files(files, config), revisions=revisions)
+    files_read = [0]
+    records = assign_doc_ids(_read_files(files, config, files_read), revisions=revisions)
     with pq.ParquetWriter(tmp, schemas.LABELS, compression="zstd") as writer:
         for chunk_docs, chunk_errors in chunk_records(records, size=options.batch_docs):
             t0 = time.perf_counter()
@@ -174,6 +180,7 @@ def extract_batch(
             docs.extend(chunk.documents)
             errors.extend(chunk.errors)
             key_counts.update(chunk.key_counts)
+            report_chunk(batch, files_read[0], n_lines)
     os.replace(tmp, staging.labels(batch))
     write_parquet(_doc_meta_table(docs), staging.doc_meta(batch))
     write_parquet(errors_table(errors, run_id), staging.batch_errors(batch))
@@ -262,6 +269,7 @@ def flag_batch(
     key_counts: Path,
     config: PipelineConfig,
     options: RunOptions,
+    run_id: str,
     renames: Path | None = None,
 ) -> FlagResult:
     """Boilerplate flags, final languages and document rows of one batch (and the MinHash
@@ -287,11 +295,14 @@ def flag_batch(
     lines = labels.iloc[flagged.order].reset_index(drop=True)
     for name, values in flagged.line_columns.items():
         lines[name] = values
+    lines["run_id"] = run_id
     table = pa.Table.from_pandas(
         lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False
     )
     write_parquet(table, staging.lines_part(batch))
-    docs = [{**meta, **row} for meta, row in zip(metas, flagged.rows, strict=True)]
+    docs = [
+        {**meta, **row, "run_id": run_id} for meta, row in zip(metas, flagged.rows, strict=True)
+    ]
     staged = pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED)
     write_parquet(staged, staging.documents(batch))
     if config.near_dup:
@@ -312,7 +323,6 @@ def flag_batch(
     return FlagResult(
         boilerplate_lines=int(sum(is_bp)),
         reasons=dict(Counter(r for rs in flagged.line_columns["boilerplate_reasons"] for r in rs)),
-        doc_langs=dict(Counter(d["lang"] for d in docs)),
         template_lines=tuple(
             top_template_lines(texts, keys, flagged.line_columns["key_doc_count"], is_bp)
         ),
@@ -405,15 +415,10 @@ def dedup_documents(
 ) -> Path:
     """Exact (content hash) and near (MinHash LSH) duplicates against this run and every
     committed run; survivor = first seen in (run, input) order."""
-    empty = pa.table(
-        {"doc_id": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())}
-    )
+    columns = ["doc_id", "content_hash", "source", "record", "url"]
     docs = pa.concat_tables(
-        [empty]
-        + [
-            pq.read_table(staging.documents(b), columns=["doc_id", "content_hash"])
-            for b in range(n_batches)
-        ]
+        [schemas.DOCUMENTS_STAGED.empty_table().select(columns)]
+        + [pq.read_table(staging.documents(b), columns=columns) for b in range(n_batches)]
     )
     doc_ids = docs["doc_id"].to_pylist()
     hashes = docs["content_hash"].to_pylist()
@@ -431,7 +436,8 @@ def dedup_documents(
         found = [(p, d) for (p, _), d in zip(found, chained, strict=True)]
     found.sort(key=lambda x: x[0])
     write_hashes({h: d for h, d in kept.items() if h not in seen}, staging)
-    rows = [{**dataclasses.asdict(d), "run_id": run_id} for _, d in found]
+    origin = docs.select(["source", "record", "url"]).to_pylist()  # of the removed copy
+    rows = [{**dataclasses.asdict(d), **origin[p], "run_id": run_id} for p, d in found]
     path = write_parquet(
         pa.Table.from_pylist(rows, schema=schemas.DUPLICATES), staging.dataset_part("duplicates")
     )
@@ -440,7 +446,7 @@ def dedup_documents(
 
 
 @task(task_run_name="load", cache_policy=NO_CACHE)
-def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> int:
+def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadResult:
     """Write the run's unique documents into `documents/lang=<xx>/part-<run>.parquet`.
 
     One file per language per run (not per batch: ~50 languages x 19 batches made ~950 small
@@ -448,12 +454,14 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> int:
     """
     dup_ids = pq.read_table(duplicates, columns=["doc_id"])["doc_id"]
     writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
-    kept = 0
+    kept, no_content, langs = 0, 0, Counter()
     try:
         for b in range(n_batches):
             docs = pq.read_table(staging.documents(b))
             docs = docs.filter(pc.invert(pc.is_in(docs["doc_id"], value_set=dup_ids)))
             kept += docs.num_rows
+            no_content += pc.sum(pc.equal(docs["n_content_lines"], 0)).as_py() or 0
+            langs.update(docs["lang"].to_pylist())
             for lang in sorted(set(docs["lang"].to_pylist())):
                 if lang not in writers:
                     path = staging.documents_part(lang)
@@ -469,7 +477,7 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> int:
     for _, tmp, path in writers.values():
         fsync_file(tmp)
         os.replace(tmp, path)
-    return kept
+    return LoadResult(kept, no_content, dict(langs))
 
 
 def stage_empty_datasets(store: OutputStore, staging: Staging) -> None:

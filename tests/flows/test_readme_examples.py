@@ -51,15 +51,17 @@ def test_report_is_self_contained_html_with_every_plot(workdir):
     assert "plotly" in html.lower() and "<script" in html
     assert not re.search(r"<script[^>]+src=", html)  # plotly.js inlined: works offline
     for title in (
-        "Language mix",
+        "Languages of kept documents",
         "Boilerplate lines by reason",
-        "Boilerplate share of lines by source",
+        "Lines by source",
         "Line length",
+        "Quality signals",
         "Duplicate cluster sizes",
     ):
         assert title in html
-    # boilerplate by site: the JSONL seeds' URL host, the text files by their path
-    assert '"example.no"' in html and '000_f03d96d0f5b1cf7c.txt"' in html
+    # lines by source: the JSONL seeds' URL host, the text files by their top folder
+    assert "example.no (1 docs)" in html
+    assert "seeds/crawl/ (2 docs)" in html.replace("\\u002f", "/")  # plotly's JSON escapes /
 
 
 @pytest.mark.parametrize(

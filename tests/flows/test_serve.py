@@ -217,3 +217,138 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(
         _stop(serve)
         log.close()
         client.close()
+
+
+def _flow_run_state(client: httpx.Client, run_id: str):
+    response = client.get(f"/flow_runs/{run_id}")
+    if not response.is_success:  # busy server: poll again
+        return None
+    state = response.json()["state"]
+    return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+
+
+def _artifact(client: httpx.Client, key: str, run_id: str):
+    arts = _post(
+        client,
+        "/artifacts/filter",
+        {"artifacts": {"key": {"any_": [key]}, "flow_run_id": {"any_": [run_id]}}},
+    )
+    return arts[0] if arts else None
+
+
+def test_two_scheduled_runs_history_error_tag_and_automation(prefect_server, tmp_path):
+    """Two runs of a served deployment (the second with a bad input): the history artifact
+    has both rows with the `runs` values, the bad run carries the error tag, its errors
+    artifact names the file, and the errors automation fires."""
+    import json
+
+    import pandas as pd
+
+    api, server_env = prefect_server
+    inputs = tmp_path / "in"
+    shutil.copytree(REPO / "seeds", inputs)
+    out = tmp_path / "out"
+    env = {**server_env, "PREFECT_API_URL": api, "PYTHONPATH": str(REPO)}
+    made = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "automations"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0 and "2 automations created" in made.stdout, made.stderr
+    name = "winnow-history"
+    log = open(tmp_path / "serve.log", "w")
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "serve",
+            str(inputs),
+            "-o",
+            str(out),
+            "--cron",
+            CRON,
+            "--timezone",
+            "Europe/Oslo",
+            "--name",
+            name,
+            "--exclude",
+            "empty.txt",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    client = httpx.Client(base_url=api, timeout=10)
+    try:
+        by_name = {"deployments": {"name": {"any_": [name]}}}
+        deployment = _wait(
+            lambda: next(iter(_post(client, "/deployments/filter", by_name)), None),
+            120,
+            "the deployment",
+        )
+        schedule = deployment["schedules"][0]["schedule"]
+        assert (schedule["cron"], schedule["timezone"]) == (CRON, "Europe/Oslo")
+        assert deployment["parameters"]["exclude"] == ["empty.txt"]
+
+        def run_once() -> str:
+            run = _post(client, f"/deployments/{deployment['id']}/create_flow_run", {})
+            state = _wait(lambda: _flow_run_state(client, run["id"]), 240, "a flow run")
+            assert state["type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+            return run["id"]
+
+        clean = run_once()  # seeds without the empty file: no error rows
+        (inputs / "garbage.txt").write_bytes(bytes(range(32)) * 300)  # binary_content
+        (inputs / "new.txt").write_text("A new article arrived tonight, with a sentence.\n")
+        bad = run_once()
+
+        runs = pd.read_parquet(out / "runs").sort_values("run_seq", ascending=False)
+        assert runs["n_errors"].tolist() == [1, 0] and runs["n_files"].tolist() == [2, 4]
+        history = _wait(lambda: _artifact(client, "winnow-history", bad), 60, "history")
+        rows = json.loads(history["data"]) if isinstance(history["data"], str) else history["data"]
+        assert [r["run_id"] for r in rows] == runs["run_id"].tolist()
+        for row, (_, run) in zip(rows, runs.iterrows(), strict=True):
+            assert row["new_files"] == run["n_files"] and row["documents"] == run["n_documents"]
+            assert row["kept"] == run["n_documents_kept"] and row["errors"] == run["n_errors"]
+            assert row["duplicates"] == run["n_duplicates"]
+            assert row["boilerplate_share"] == round(run["n_boilerplate_lines"] / run["n_lines"], 4)
+
+        def tags(run_id):
+            return client.get(f"/flow_runs/{run_id}").json()["tags"]
+
+        assert "winnow-errors" not in tags(clean)
+        assert "winnow-errors" in tags(bad)
+        errors = _wait(lambda: _artifact(client, "winnow-errors", bad), 60, "errors artifact")
+        assert "garbage.txt" in errors["data"] and "binary_content" in errors["data"]
+        progress = _artifact(client, "winnow-progress", bad)
+        assert progress["data"] == 100.0 and "commit" in progress["description"]
+
+        automation = _post(
+            client,
+            "/automations/filter",
+            {"automations": {"name": {"any_": ["winnow: run with errors"]}}},
+        )[0]
+
+        def fired():
+            events = _post(
+                client,
+                "/events/filter",
+                {"filter": {"event": {"prefix": ["prefect.automation.action"]}}},
+            )["events"]
+            ours = [
+                e
+                for e in events
+                if e["resource"]["prefect.resource.id"] == f"prefect.automation.{automation['id']}"
+            ]
+            return ours or None
+
+        assert _wait(fired, 90, "the errors automation to fire")
+    finally:
+        _stop(serve)
+        log.close()
+        client.close()
