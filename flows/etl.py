@@ -1,9 +1,9 @@
 """The `winnow-etl` Prefect flow: discover -> plan -> extract -> count keys -> flag -> dedup ->
 load -> commit -> publish.
 
-Granularity is a batch of files (never a line). Tasks (flows/tasks.py) pass Parquet paths
-inside the run's staging folder (flows/staging.py), which also makes a killed run resumable.
-Run it with `flows.runners.run_etl` (picks the task runner) or `winnow run`.
+Granularity is a batch of files (never a line). Tasks (flows/tasks.py) pass Parquet paths in
+the run's staging folder (flows/staging.py), which makes a killed run resumable. Run it with
+`flows.runners.run_etl` or `winnow run`.
 """
 
 from __future__ import annotations
@@ -200,6 +200,7 @@ def etl_flow(
     lsh_bands: int = LSH_BANDS,
     lsh_rows: int = LSH_ROWS,
     shingle_words: int = SHINGLE_WORDS,
+    boilerplate: dict[str, int | float] | None = None,  # BoilerplateConfig fields
     lang_engine: str = "auto",
     batch_docs: int = BATCH_DOCS,
     batch_files: int = BATCH_FILES,
