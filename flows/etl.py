@@ -1,9 +1,8 @@
 """The `winnow-etl` Prefect flow: discover -> plan -> extract -> count keys -> flag -> dedup ->
 load -> commit -> publish.
 
-Granularity is a batch of files (never a line). Tasks (flows/tasks.py) pass Parquet paths in
-the run's staging folder (flows/staging.py), which makes a killed run resumable. Run it with
-`flows.runners.run_etl` or `winnow run`.
+Granularity is a batch of files. Tasks (flows/tasks.py) pass Parquet paths in the run's
+staging folder (flows/staging.py), which makes a killed run resumable (`winnow run`).
 """
 
 from __future__ import annotations
