@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_fixing_the_text_field_reads_the_file_again(tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    rows = [{"body": f"Record {i} holds a sentence about rivers and hills."} for i in range(3)]
+    topics = ("rivers and hills", "harbours in winter", "old railway bridges")
+    rows = [{"body": f"This record holds a sentence about {t}."} for t in topics]
     (inputs / "export.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "out"
     first = run_etl([str(inputs)], str(out))
