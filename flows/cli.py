@@ -34,7 +34,6 @@ def version_text() -> str:
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options `run` and `serve` share: what is read and how results are decided."""
-    from flows.plan import BATCH_DOCS, BATCH_FILES, LANG_ENGINES
 
     parser.add_argument(
         "paths", nargs="*", default=None, help="input files or folders (default: seeds)"
@@ -79,6 +78,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="fsspec option for s3:// (or other URL) inputs and output, e.g. "
         "endpoint_url=http://127.0.0.1:9000 (repeatable; AWS_* variables work too)",
     )
+    _add_reading_options(parser)
+    _add_dedup_options(parser)
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="WARNING",
+        help="Prefect log lines shown on the console (default WARNING: quiet; INFO shows every "
+        "task run; the Prefect UI gets INFO either way)",
+    )
+
+
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    from flows.plan import BATCH_DOCS, BATCH_FILES, LANG_ENGINES
+
     parser.add_argument(
         "--text-field", default="text", help="JSONL/Parquet field holding the text (default: text)"
     )
@@ -106,15 +120,6 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="langdetect engine: auto (langdetect-rs if installed), rs, py (identical labels)",
     )
-    _add_dedup_options(parser)
-    parser.add_argument(
-        "--log-level",
-        type=str.upper,
-        choices=LOG_LEVELS,
-        default="WARNING",
-        help="Prefect log lines shown on the console (default WARNING: quiet; INFO shows every "
-        "task run; the Prefect UI gets INFO either way)",
-    )
 
 
 def _add_dedup_options(parser: argparse.ArgumentParser) -> None:
@@ -138,6 +143,41 @@ def _add_dedup_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-near-dup", action="store_true", help="exact deduplication only (no MinHash)"
+    )
+
+
+def _add_output_commands(sub) -> None:
+    """`compact`, `automations` and `report`: commands on an output or the server."""
+    compact = sub.add_parser(
+        "compact",
+        help="fold OUTPUT's dedup state into one sorted segment per table",
+        description="Compact the dedup state (runs do it by themselves once a table has more "
+        "than 16 run parts): fewer, sorted files, so a run reads only the blocks its keys hit.",
+    )
+    compact.add_argument("output", nargs="?", default="output", help="output folder")
+    automations = sub.add_parser(
+        "automations",
+        help="create winnow's Prefect automations (run with errors; no completed run in 26 h)",
+        description="Create (or replace) the automations of flows/automations.py on the Prefect "
+        "server at PREFECT_API_URL: one fires when a winnow-etl run completes with error rows "
+        "(tag winnow-errors), one when no winnow-etl run completed in 26 hours.",
+    )
+    automations.add_argument(
+        "--notify-block",
+        default=None,
+        metavar="TYPE/NAME",
+        help="notification block to send through, e.g. slack-webhook/ops (default: none, the "
+        "automations only fire, shown in the UI's event feed)",
+    )
+
+    report = sub.add_parser(
+        "report",
+        help="write OUTPUT/report.html with plots of the datasets",
+        description="Write a self-contained HTML report (plotly) next to the datasets: language "
+        "mix, boilerplate by reason and by source, line lengths, duplicate cluster sizes.",
+    )
+    report.add_argument(
+        "output", nargs="?", default="output", help="output folder (default: output)"
     )
 
 
@@ -184,37 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--name", default=None, help="deployment name (default: winnow-scheduled)")
 
-    compact = sub.add_parser(
-        "compact",
-        help="fold OUTPUT's dedup state into one sorted segment per table",
-        description="Compact the dedup state (runs do it by themselves once a table has more "
-        "than 16 run parts): fewer, sorted files, so a run reads only the blocks its keys hit.",
-    )
-    compact.add_argument("output", nargs="?", default="output", help="output folder")
-    automations = sub.add_parser(
-        "automations",
-        help="create winnow's Prefect automations (run with errors; no completed run in 26 h)",
-        description="Create (or replace) the automations of flows/automations.py on the Prefect "
-        "server at PREFECT_API_URL: one fires when a winnow-etl run completes with error rows "
-        "(tag winnow-errors), one when no winnow-etl run completed in 26 hours.",
-    )
-    automations.add_argument(
-        "--notify-block",
-        default=None,
-        metavar="TYPE/NAME",
-        help="notification block to send through, e.g. slack-webhook/ops (default: none, the "
-        "automations only fire, shown in the UI's event feed)",
-    )
-
-    report = sub.add_parser(
-        "report",
-        help="write OUTPUT/report.html with plots of the datasets",
-        description="Write a self-contained HTML report (plotly) next to the datasets: language "
-        "mix, boilerplate by reason and by source, line lengths, duplicate cluster sizes.",
-    )
-    report.add_argument(
-        "output", nargs="?", default="output", help="output folder (default: output)"
-    )
+    _add_output_commands(sub)
     return parser
 
 
@@ -280,6 +290,29 @@ def _set_console_log_level(level: str) -> None:
         os.environ["PREFECT_LOGGING_LEVEL"] = "DEBUG"
 
 
+def _output_problem(args: argparse.Namespace, config) -> str | None:
+    """Why the output cannot take this run (checked before Prefect starts; the flow checks
+    again), or None. A URL output is checked by the flow only (lock, LSH settings)."""
+    from flows.dedup_state import lsh_mismatch_message, other_lsh_state
+    from flows.storage import is_url
+    from flows.store import OutputError, OutputStore, RunLock
+
+    if is_url(args.output):
+        return None
+    other = other_lsh_state(Path(args.output), config)
+    if other and config.near_dup and not args.fresh:
+        return lsh_mismatch_message(args.output, other)
+    try:
+        if Path(args.output).exists() and not Path(args.output).is_dir():
+            raise OutputError(f"cannot use {args.output} as output: not a folder")
+        OutputStore(args.output).check_format()
+        with RunLock(Path(args.output)):
+            pass
+    except OutputError as exc:
+        return str(exc)
+    return None
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         inputs, config, options = _settings_from_args(args)
@@ -288,29 +321,14 @@ def _run(args: argparse.Namespace) -> int:
     from flows.server import start_early
 
     start_early()  # the reusable Prefect server comes up while this process imports and plans
-    from flows.dedup_state import lsh_mismatch_message, other_lsh_state
-    from flows.storage import is_url
-    from flows.store import RunLock
-
-    local = not is_url(args.output)  # the flow checks a URL output (lock, LSH) itself
-    other = other_lsh_state(Path(args.output), config) if local else None
-    if other and config.near_dup and not args.fresh:  # before Prefect starts; the flow checks too
-        return _error(lsh_mismatch_message(args.output, other))
+    problem = _output_problem(args, config)
+    if problem is not None:
+        return _error(problem)
     _set_console_log_level("ERROR" if args.quiet else args.log_level)
-    from flows.store import OutputError, OutputStore
-
-    try:  # fail fast, before Prefect starts (the flow takes the lock again for the run)
-        if local:
-            if Path(args.output).exists() and not Path(args.output).is_dir():
-                raise OutputError(f"cannot use {args.output} as output: not a folder")
-            OutputStore(args.output).check_format()
-            with RunLock(Path(args.output)):
-                pass
-    except OutputError as exc:
-        return _error(exc)
     from flows import progress
     from flows.reaper import start_reaper
     from flows.runners import run_etl
+    from flows.store import OutputError
     from flows.summary import summary_text
 
     display = None if args.quiet else progress.terminal_display()

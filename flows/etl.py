@@ -232,9 +232,8 @@ def etl_flow(
         dups = run_step(progress, "dedup", n_docs, "documents", dedup_documents, *dedup_args)
         loaded = run_step(progress, "load", n_docs, "documents", load_documents, staging, n, dups)
         kinds = Counter(pq.read_table(dups, columns=["kind"])["kind"].to_pylist())
-        summary, errors = _stage_run_records(
-            run, config, options, extracted, flagged, loaded, kinds
-        )
+        staged = (run, config, options, extracted, flagged, loaded, kinds)
+        summary, errors = _stage_run_records(*staged)
         folded = compact_state(store, staging.final_root)  # when due: O(log history) parts
         hook_point("before-commit")
         run_step(progress, "commit", 1, "steps", store.commit, run.run_id, folded)

@@ -309,6 +309,80 @@ def _card(body: str, title: str = "", wide: bool = False) -> str:
     return f"<div class='card{' wide' if wide else ''}'>{head}{body}</div>"
 
 
+def _totals(runs, docs, lines, dups, errors) -> dict:
+    """The headline numbers of the report."""
+    return {
+        "runs": len(runs),
+        "files read": int(runs["n_files"].sum()),
+        "documents": int(runs["n_documents"].sum()),
+        "kept": len(docs),
+        "no content": int((docs["n_content_lines"] == 0).sum()),
+        "lines": len(lines),
+        "boilerplate": f"{lines['is_boilerplate'].mean():.1%}",
+        "exact dups": int((dups["kind"] == "exact").sum()) if len(dups) else 0,
+        "near dups": int((dups["kind"] == "near").sum()) if len(dups) else 0,
+        "errors": len(errors),
+    }
+
+
+def _cards(runs, docs, lines, dups, errors, origin) -> list[tuple]:
+    """The report's cards: (figure or html, title, wide)."""
+    cards: list[tuple] = []  # (figure or html, title, wide)
+    if len(runs) > 1:
+        cards += [(f, "", False) for f in _trends(runs)]
+    cards += [(_languages(docs), "", False), (_reasons(lines), "", False)]
+    cards += [(_groups(lines, origin), "", False), (_lengths(lines), "", False)]
+    cards.append((_quality(docs), "", True))
+    cards.append(
+        (
+            _templates(lines),
+            f"Top {TOP_TEMPLATES} template lines (boilerplate in ≥ 2 documents)",
+            False,
+        )
+    )
+    if len(dups):
+        cards += [(f, "", False) for f in _duplicates(dups)]
+    if len(errors):
+        figs, files = _errors(errors)
+        cards += [(figs[0], "", False), (files, "Files with the most errors", False)]
+    return cards
+
+
+def _page(output: Path, totals: dict, cards: list[tuple], n_runs: int) -> list[str]:
+    """The HTML of the report, in parts."""
+    parts = [
+        "<html><head><meta charset='utf-8'><title>winnow report</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>winnow report: {html.escape(str(output.resolve()))}</h1>",
+        "<div class='totals'>"
+        + "".join(
+            f"<div><b>{v:,}</b>{k}</div>" if isinstance(v, int) else f"<div><b>{v}</b>{k}</div>"
+            for k, v in totals.items()
+        )
+        + "</div>",
+    ]
+    if n_runs == 1:
+        parts.append(
+            "<p class='note'>One run so far: per-run trends appear from the second run.</p>"
+        )
+    parts.append("<div class='grid'>")
+    first = True
+    for item, title, wide in cards:
+        if isinstance(item, str):
+            parts.append(_card(item, title, wide))
+            continue
+        div = item.to_html(
+            full_html=False,
+            include_plotlyjs=first,
+            config={"displayModeBar": False},
+            default_height=f"{item.layout.height}px",
+        )
+        first = False
+        parts.append(_card(div, title, wide))
+    parts.append("</div></body></html>")
+    return parts
+
+
 def write_report(output: str | Path) -> Path:
     """Write OUTPUT/report.html (plotly.js inlined: works offline) and return its path.
 
@@ -336,66 +410,9 @@ def write_report(output: str | Path) -> Path:
         [docs[origin_cols]] + ([dups[origin_cols]] if "source" in dups else []),
         ignore_index=True,
     )
-    totals = {
-        "runs": len(runs),
-        "files read": int(runs["n_files"].sum()),
-        "documents": int(runs["n_documents"].sum()),
-        "kept": len(docs),
-        "no content": int((docs["n_content_lines"] == 0).sum()),
-        "lines": len(lines),
-        "boilerplate": f"{lines['is_boilerplate'].mean():.1%}",
-        "exact dups": int((dups["kind"] == "exact").sum()) if len(dups) else 0,
-        "near dups": int((dups["kind"] == "near").sum()) if len(dups) else 0,
-        "errors": len(errors),
-    }
-    cards: list[tuple] = []  # (figure or html, title, wide)
-    if len(runs) > 1:
-        cards += [(f, "", False) for f in _trends(runs)]
-    cards += [(_languages(docs), "", False), (_reasons(lines), "", False)]
-    cards += [(_groups(lines, origin), "", False), (_lengths(lines), "", False)]
-    cards.append((_quality(docs), "", True))
-    cards.append(
-        (
-            _templates(lines),
-            f"Top {TOP_TEMPLATES} template lines (boilerplate in ≥ 2 documents)",
-            False,
-        )
-    )
-    if len(dups):
-        cards += [(f, "", False) for f in _duplicates(dups)]
-    if len(errors):
-        figs, files = _errors(errors)
-        cards += [(figs[0], "", False), (files, "Files with the most errors", False)]
-    parts = [
-        "<html><head><meta charset='utf-8'><title>winnow report</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>winnow report: {html.escape(str(output.resolve()))}</h1>",
-        "<div class='totals'>"
-        + "".join(
-            f"<div><b>{v:,}</b>{k}</div>" if isinstance(v, int) else f"<div><b>{v}</b>{k}</div>"
-            for k, v in totals.items()
-        )
-        + "</div>",
-    ]
-    if len(runs) == 1:
-        parts.append(
-            "<p class='note'>One run so far: per-run trends appear from the second run.</p>"
-        )
-    parts.append("<div class='grid'>")
-    first = True
-    for item, title, wide in cards:
-        if isinstance(item, str):
-            parts.append(_card(item, title, wide))
-            continue
-        div = item.to_html(
-            full_html=False,
-            include_plotlyjs=first,
-            config={"displayModeBar": False},
-            default_height=f"{item.layout.height}px",
-        )
-        first = False
-        parts.append(_card(div, title, wide))
-    parts.append("</div></body></html>")
+    totals = _totals(runs, docs, lines, dups, errors)
+    cards = _cards(runs, docs, lines, dups, errors, origin)
+    parts = _page(output, totals, cards, len(runs))
     path = output / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

@@ -135,6 +135,22 @@ def _read_files(
         read[0] += 1
 
 
+def _write_extracted(
+    staging: Staging,
+    batch: int,
+    docs: list[Document],
+    errors: pa.Table,
+    key_counts: Counter[int],
+    ledger: list[dict],
+) -> None:
+    """The extract task's staged outputs besides the labels."""
+    write_parquet(_doc_meta_table(docs), staging.doc_meta(batch))
+    write_parquet(errors, staging.batch_errors(batch))
+    keys = {"line_key": list(key_counts), "n_docs": list(key_counts.values())}
+    write_parquet(pa.table(keys, schema=KEY_COUNTS), staging.batch_keys(batch))
+    write_ledger_rows(ledger, staging.batch_ledger(batch))
+
+
 @task(task_run_name="extract-{batch:05d}", cache_policy=NO_CACHE, retries=0)
 def extract_batch(
     files: list[InputFile],
@@ -182,12 +198,8 @@ def extract_batch(
             key_counts.update(chunk.key_counts)
             report_chunk(batch, files_read[0], n_lines)
     os.replace(tmp, staging.labels(batch))
-    write_parquet(_doc_meta_table(docs), staging.doc_meta(batch))
-    write_parquet(errors_table(errors, run_id), staging.batch_errors(batch))
-    keys = {"line_key": list(key_counts), "n_docs": list(key_counts.values())}
-    write_parquet(pa.table(keys, schema=KEY_COUNTS), staging.batch_keys(batch))
     rows = ledger_rows(files, [*docs, *errors], reading=reading, run_id=run_id)
-    write_ledger_rows(rows, staging.batch_ledger(batch))
+    _write_extracted(staging, batch, docs, errors_table(errors, run_id), key_counts, rows)
     result = ExtractResult(
         batch, len(files), len(docs), n_lines, len(errors), round(t_label, 6), key
     )
@@ -262,6 +274,23 @@ def count_keys(store: OutputStore, staging: Staging, n_batches: int) -> Path:
     return write_parquet(run, staging.key_counts)
 
 
+def _label_columns(labels, key_counts: Path) -> dict[str, list]:
+    """The label columns the flag stage reads, with documents per key looked up."""
+    counts = pq.read_table(key_counts)
+    columns = {c: labels[c].tolist() for c in ("doc_id", "text", "line_key", "lang_raw")}
+    columns["lang_score"] = labels["lang_score"].tolist()
+    columns["key_doc_count"] = lookup_key_counts(
+        labels["line_key"].to_numpy(), counts["line_key"].to_numpy(), counts["n_docs"].to_numpy()
+    ).tolist()
+    return columns
+
+
+def _signatures(texts: list[str], config: PipelineConfig) -> np.ndarray:
+    return text_signatures(
+        texts, shingle_words=config.shingle_words, num_perm=config.signature_width
+    )
+
+
 @task(task_run_name="flag-{batch:05d}", cache_policy=NO_CACHE)
 def flag_batch(
     staging: Staging,
@@ -281,12 +310,7 @@ def flag_batch(
         write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
         return FlagResult()
     _renamed(metas, labels, renames, batch)
-    counts = pq.read_table(key_counts)
-    columns = {c: labels[c].tolist() for c in ("doc_id", "text", "line_key", "lang_raw")}
-    columns["lang_score"] = labels["lang_score"].tolist()
-    columns["key_doc_count"] = lookup_key_counts(
-        labels["line_key"].to_numpy(), counts["line_key"].to_numpy(), counts["n_docs"].to_numpy()
-    ).tolist()
+    columns = _label_columns(labels, key_counts)
     doc_ids = [m["doc_id"] for m in metas]
     flagged = flag_documents(
         columns, doc_ids, engine=options.lang_engine, boilerplate=config.boilerplate
@@ -306,12 +330,8 @@ def flag_batch(
     staged = pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED)
     write_parquet(staged, staging.documents(batch))
     if config.near_dup:
-        sigs = text_signatures(
-            [d["text"] for d in docs],
-            shingle_words=config.shingle_words,
-            num_perm=config.signature_width,
-        )
-        write_npy(sigs, staging.signatures(batch))
+        texts = [d["text"] for d in docs]
+        write_npy(_signatures(texts, config), staging.signatures(batch))
     hook_point(f"flag-{batch}")
     is_bp = flagged.line_columns["is_boilerplate"]
     _logger().info(
