@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,9 @@ import pytest
 
 from flows.plan import RunOptions
 from flows.runners import run_etl
+from flows.server import free_port
 from tests.conftest import REPO
+from tests.flows.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -33,20 +34,8 @@ SLOW_BATCH_HOOK = "extract-0=sleep:6"
 DATASETS = ("lines", "documents", "duplicates", "errors", "_state")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+def _wait_fast(predicate, timeout: float, what: str):
+    return wait_for(predicate, timeout, what, every=0.2)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -92,7 +81,7 @@ def cluster(tmp_path_factory):
     """`dask scheduler` + two single-threaded `dask worker` processes on loopback ports."""
     tmp_path = tmp_path_factory.mktemp("cluster")
     dask = str(Path(sys.executable).parent / "dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     logs = tmp_path / "cluster-logs"
     logs.mkdir()
     procs: list[subprocess.Popen] = []
@@ -117,7 +106,7 @@ def cluster(tmp_path_factory):
     from distributed import Client
 
     try:
-        client = _wait(lambda: _connect(Client, address), START_TIMEOUT, "the scheduler")
+        client = _wait_fast(lambda: _connect(Client, address), START_TIMEOUT, "the scheduler")
         client.wait_for_workers(2, timeout=START_TIMEOUT)
         yield address, client
         client.close()
@@ -178,7 +167,7 @@ def _run_with_stream(client, seeds: Path, out: Path, address: str, kill: bool):
         proc = _cli_run(seeds, out, address)
         if kill:
             seen: dict = {}
-            victim = _wait(lambda: _slow_worker(client, seen), RUN_TIMEOUT, "a held worker")
+            victim = _wait_fast(lambda: _slow_worker(client, seen), RUN_TIMEOUT, "a held worker")
             os.kill(pids[victim], signal.SIGKILL)  # mid-batch: the hook holds it in extract-0
         stdout, _ = proc.communicate(timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, stdout[-3000:]

@@ -19,6 +19,7 @@ import pytest
 
 from flows.plan import RunOptions
 from flows.runners import run_etl
+from flows.server import free_port
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.cluster
@@ -33,18 +34,12 @@ CREDENTIALS = {  # moto accepts any; s3fs/botocore read them from the environmen
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """`moto.server` on a loopback port, one bucket; yields (endpoint, s3fs filesystem)."""
     import s3fs
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

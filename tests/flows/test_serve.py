@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,26 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flows.server import free_port
 from tests.conftest import REPO
+from tests.flows.waiting import wait_for
 
 pytestmark = pytest.mark.server
 CRON = "*/30 * * * *"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _post(client: httpx.Client, url: str, payload: dict, timeout: float = 60):
@@ -65,7 +50,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def prefect_server(tmp_path_factory):
     """`prefect server start` on a free loopback port, in its own PREFECT_HOME."""
     home = tmp_path_factory.mktemp("prefect-server-home")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PREFECT_HOME": str(home),
@@ -91,7 +76,7 @@ def prefect_server(tmp_path_factory):
             return False
 
     try:
-        _wait(healthy, 120, "prefect server health")
+        wait_for(healthy, 120, "prefect server health")
         yield api, env
     finally:
         _stop(proc)
@@ -134,7 +119,7 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(
     name = "winnow-scheduled" if workers == 1 else f"winnow-w{workers}"  # the default name
     by_name = {"name": {"any_": [name]}}
     try:
-        deployment = _wait(
+        deployment = wait_for(
             lambda: next(
                 iter(_post(client, "/deployments/filter", {"deployments": by_name})), None
             ),
@@ -157,7 +142,7 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(
                 state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
             )
 
-        state = _wait(finished, 240, "the triggered flow run")
+        state = wait_for(finished, 240, "the triggered flow run")
         assert state["type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
 
         keys = {"winnow-summary", "winnow-report", "winnow-progress"}
@@ -171,7 +156,7 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(
             by_key = {a["key"]: a for a in arts}
             return by_key if keys <= set(by_key) else None
 
-        by_key = _wait(artifacts, 60, "the run's artifacts")
+        by_key = wait_for(artifacts, 60, "the run's artifacts")
         summary = by_key["winnow-summary"]["data"]
         assert "documents" in str(summary) and "duplicates" in str(summary)
         assert "Top boilerplate reasons" in by_key["winnow-report"]["data"]
@@ -196,7 +181,7 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(
             names = sorted(t["name"] for t in task_runs)  # one batch of 5 files
             return names if len(names) >= len(expected) else None
 
-        assert _wait(task_run_names, 60, "the run's task runs") == expected
+        assert wait_for(task_run_names, 60, "the run's task runs") == expected
         assert (out / "documents").is_dir()
 
         def pids():  # the flow's and the extract tasks' process ids, from the run's logs
@@ -208,7 +193,7 @@ def test_served_deployment_runs_on_schedule_and_publishes_artifacts(
                     found.setdefault(m[1], set()).add(int(m[2]))
             return found if len(found) == 2 else None
 
-        found = _wait(pids, 60, "the run's logs")
+        found = wait_for(pids, 60, "the run's logs")
         if workers > 1:  # the batch ran in a worker process, not in the flow's process
             assert found["extract batch"].isdisjoint(found["run"]), found
         else:
@@ -287,7 +272,7 @@ def test_two_scheduled_runs_history_error_tag_and_automation(prefect_server, tmp
     client = httpx.Client(base_url=api, timeout=10)
     try:
         by_name = {"deployments": {"name": {"any_": [name]}}}
-        deployment = _wait(
+        deployment = wait_for(
             lambda: next(iter(_post(client, "/deployments/filter", by_name)), None),
             120,
             "the deployment",
@@ -298,7 +283,7 @@ def test_two_scheduled_runs_history_error_tag_and_automation(prefect_server, tmp
 
         def run_once() -> str:
             run = _post(client, f"/deployments/{deployment['id']}/create_flow_run", {})
-            state = _wait(lambda: _flow_run_state(client, run["id"]), 240, "a flow run")
+            state = wait_for(lambda: _flow_run_state(client, run["id"]), 240, "a flow run")
             assert state["type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
             return run["id"]
 
@@ -309,7 +294,7 @@ def test_two_scheduled_runs_history_error_tag_and_automation(prefect_server, tmp
 
         runs = pd.read_parquet(out / "runs").sort_values("run_seq", ascending=False)
         assert runs["n_errors"].tolist() == [1, 0] and runs["n_files"].tolist() == [2, 4]
-        history = _wait(lambda: _artifact(client, "winnow-history", bad), 60, "history")
+        history = wait_for(lambda: _artifact(client, "winnow-history", bad), 60, "history")
         rows = json.loads(history["data"]) if isinstance(history["data"], str) else history["data"]
         assert [r["run_id"] for r in rows] == runs["run_id"].tolist()
         for row, (_, run) in zip(rows, runs.iterrows(), strict=True):
@@ -323,7 +308,7 @@ def test_two_scheduled_runs_history_error_tag_and_automation(prefect_server, tmp
 
         assert "winnow-errors" not in tags(clean)
         assert "winnow-errors" in tags(bad)
-        errors = _wait(lambda: _artifact(client, "winnow-errors", bad), 60, "errors artifact")
+        errors = wait_for(lambda: _artifact(client, "winnow-errors", bad), 60, "errors artifact")
         assert "garbage.txt" in errors["data"] and "binary_content" in errors["data"]
         progress = _artifact(client, "winnow-progress", bad)
         assert progress["data"] == 100.0 and "commit" in progress["description"]
@@ -347,7 +332,7 @@ def test_two_scheduled_runs_history_error_tag_and_automation(prefect_server, tmp
             ]
             return ours or None
 
-        assert _wait(fired, 90, "the errors automation to fire")
+        assert wait_for(fired, 90, "the errors automation to fire")
     finally:
         _stop(serve)
         log.close()
