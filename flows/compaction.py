@@ -21,8 +21,7 @@ import pyarrow.parquet as pq
 
 from flows import segments
 from flows.dedup_state import (
-    HASHES_TABLE,
-    INPUTS_TABLE,
+    FLAT_TABLES,
     KEY_COUNTS_TABLE,
     StateTable,
     _parts,
@@ -132,7 +131,7 @@ def apply_plan(store: OutputStore, plan: CompactionPlan, final_root: Path) -> li
 
 def tables_in(store: OutputStore) -> list[StateTable]:
     """Every state folder of an output (the MinHash layouts from their folder names)."""
-    tables = [INPUTS_TABLE, KEY_COUNTS_TABLE, HASHES_TABLE]
+    tables = list(FLAT_TABLES)
     for folder in sorted(store.state("").glob("minhash-*")):
         m = _LAYOUT.fullmatch(folder.name)
         if m:

@@ -91,6 +91,13 @@ SIG_SCHEMA_FIELDS = [("ordinal", pa.int64()), ("doc_id", pa.string())]
 INPUTS_TABLE = StateTable("inputs", schemas.INPUTS, "source")
 KEY_COUNTS_TABLE = StateTable("key_counts", KEY_COUNTS, "line_key")
 HASHES_TABLE = StateTable("hashes", HASHES_SCHEMA, "content_hash")
+# The ingestion ledger (flows/ledger.py) and the `--id-field` input ids: looked up by key and
+# compacted like the dedup state, so a lookup costs the same after thousands of runs.
+LEDGER_TABLE = StateTable("ledger", schemas.LEDGER, "source")
+IDS_TABLE = StateTable("ids", pa.schema([("doc_id", pa.string())]), "doc_id")
+
+
+FLAT_TABLES = [INPUTS_TABLE, LEDGER_TABLE, IDS_TABLE, KEY_COUNTS_TABLE, HASHES_TABLE]
 
 
 def band_table(config: PipelineConfig, band: int) -> StateTable:
@@ -105,7 +112,7 @@ def sig_table(config: PipelineConfig) -> StateTable:
 def state_tables(config: PipelineConfig) -> list[StateTable]:
     """Every state folder of one LSH layout."""
     bands = [band_table(config, b) for b in range(config.lsh_bands)]
-    return [INPUTS_TABLE, KEY_COUNTS_TABLE, HASHES_TABLE, *bands, sig_table(config)]
+    return [*FLAT_TABLES, *bands, sig_table(config)]
 
 
 def _parts(folder: Path) -> list[Path]:

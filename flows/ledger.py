@@ -9,35 +9,27 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flows import schemas
-from flows.dedup_state import loaded_inputs
+from flows.dedup_state import IDS_TABLE, LEDGER_TABLE, loaded_inputs, prior_rows
 from flows.plan import COMPLETE, RETRY, RETRY_REASONS, LedgerEntry
 from flows.readers import InputFile
 from flows.staging import Staging
 from flows.store import OutputStore, write_parquet
 from transforms.records import Document, ErrorRecord
 
-LEDGER = "ledger"
-
 
 def read_ledger(store: OutputStore, sources: list[str]) -> list[LedgerEntry]:
     """The ledger entries of `sources` from every committed run. Runs from before the
     ledger recorded their files only in `_state/inputs` (no run writes it any more): those
     count as fully read with any options."""
-    entries: list[LedgerEntry] = []
-    folder = store.state(LEDGER)
-    parts = sorted(folder.glob("part-*.parquet")) if folder.exists() else []
-    if parts and sources:
-        wanted = pa.array(sorted(set(sources)), pa.string())
-        t = ds.dataset(parts, format="parquet").to_table(
-            columns=["source", "checksum", "reading", "status"],
-            filter=ds.field("source").isin(wanted),
-        )
-        entries += [LedgerEntry(**row) for row in t.to_pylist()]
-    legacy = loaded_inputs(store, sources) if sources else []
+    if not sources:
+        return []
+    wanted = sorted(set(sources))
+    t = prior_rows(store, LEDGER_TABLE, wanted, ["source", "checksum", "reading", "status"])
+    entries = [LedgerEntry(**row) for row in t.to_pylist()]
+    legacy = loaded_inputs(store, wanted)
     return entries + [LedgerEntry(source, checksum, None) for source, checksum in legacy]
 
 
@@ -77,25 +69,19 @@ def write_ledger_rows(rows: list[dict], path: Path) -> Path:
 def stage_ledger(staging: Staging, batch_parts: list[Path]) -> Path:
     """The run's ledger part: every batch's rows in batch order."""
     tables = [schemas.LEDGER.empty_table()] + [pq.read_table(p) for p in batch_parts]
-    return write_parquet(pa.concat_tables(tables), staging.state_part(LEDGER))
+    return write_parquet(pa.concat_tables(tables), staging.state_part(LEDGER_TABLE.folder))
 
 
 # --- input ids (`--id-field`): checked against every earlier run -----------------------------
-IDS = "ids"
-IDS_SCHEMA = pa.schema([("doc_id", pa.string())])
 
 
 def prior_input_ids(store: OutputStore, ids: list[str]) -> set[str]:
     """Those of `ids` that an earlier run loaded as input ids."""
-    folder = store.state(IDS)
-    parts = sorted(folder.glob("part-*.parquet")) if folder.exists() else []
-    if not parts or not ids:
+    if not ids:
         return set()
-    table = ds.dataset(parts, format="parquet").to_table(
-        filter=ds.field("doc_id").isin(pa.array(ids, pa.string()))
-    )
-    return set(table["doc_id"].to_pylist())
+    return set(prior_rows(store, IDS_TABLE, sorted(set(ids)), ["doc_id"])["doc_id"].to_pylist())
 
 
 def write_input_ids(ids: list[str], staging: Staging) -> Path:
-    return write_parquet(pa.table({"doc_id": ids}, schema=IDS_SCHEMA), staging.state_part(IDS))
+    table = pa.table({"doc_id": ids}, schema=IDS_TABLE.schema)
+    return write_parquet(table, staging.state_part(IDS_TABLE.folder))

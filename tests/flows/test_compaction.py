@@ -15,7 +15,8 @@ import pytest
 
 from flows import compaction, segments
 from flows.compaction import compact_output, tables_in
-from flows.dedup_state import all_rows
+from flows.dedup_state import LEDGER_TABLE, all_rows
+from flows.ledger import read_ledger
 from flows.plan import RunOptions
 from flows.readers import discover_inputs
 from flows.runners import run_etl
@@ -92,6 +93,7 @@ def test_compacting_every_run_gives_the_datasets_of_uncompacted_state(outputs):
     # a run folds the committed parts: only the newest run's part is left
     assert len(list((state / "key_counts").glob("part-*.parquet"))) == 1
     assert list((state / "key_counts").glob("seg-*"))
+    assert list((state / "ledger").glob("seg-*"))  # the ledger is folded like the dedup state
     assert not (tmp_path / "compacted" / "_staging").exists() or not list(
         (tmp_path / "compacted" / "_staging").iterdir()
     )
@@ -100,6 +102,21 @@ def test_compacting_every_run_gives_the_datasets_of_uncompacted_state(outputs):
     assert len(list((tmp_path / "parts" / "_state" / "hashes").glob("seg-*"))) == 1
     assert not list((tmp_path / "parts" / "_state" / "hashes").glob("part-*"))
     run_etl([str(REPO / "seeds")], str(tmp_path / "parts"), options=OPTIONS)  # still reads
+
+
+def test_ledger_lookups_are_the_same_on_compacted_state(outputs):
+    # parts-copy: the uncompacted runs (or, after the kill test, the same rows compacted)
+    sources = sorted(
+        r["source"] for r in all_rows(OutputStore(outputs / "parts-copy"), LEDGER_TABLE).to_pylist()
+    )
+    assert sources
+    probe = [*sources[::2], "never/loaded.txt"]
+
+    def entries(name: str) -> list:
+        return sorted(map(repr, read_ledger(OutputStore(outputs / name), probe)))
+
+    assert entries("compacted") == entries("parts-copy")
+    assert len(entries("parts-copy")) == len([s for s in sources if s in probe])
 
 
 @pytest.mark.parametrize("n", [0, 1, 127, 128, 129, 5_000])
