@@ -19,7 +19,7 @@ from transforms.language import (
     smooth_languages,
 )
 from transforms.lines import line_key, split_lines
-from transforms.quality import quality_signals
+from transforms.quality import measure_quality
 from transforms.records import (
     Document,
     DocumentLines,
@@ -190,14 +190,18 @@ def content_text(texts: Sequence[str], is_boilerplate: Sequence[bool]) -> str:
 
 
 def _finish(
-    lines: DocumentLines, reasons: Sequence[tuple[str, ...]], text_lang: str, engine: str
+    lines: DocumentLines,
+    reasons: Sequence[tuple[str, ...]],
+    content: tuple[str, str, Mapping[str, object]],
+    engine: str,
 ) -> FinishedDocument:
-    """Line columns and document row of one document from its flags and content language."""
+    """Line columns and document row of one document from its flags and its content text
+    with that text's language and quality signals."""
+    text, text_lang, quality = content
     texts = lines.texts
     is_bp = [bool(r) for r in reasons]
     weights = [len(t.strip()) for t in texts]
     content_w = [w if not b else 0 for w, b in zip(weights, is_bp, strict=True)]
-    text = content_text(texts, is_bp)
     doc_lang = content_language(
         lines.langs_raw, content_w, text, engine=engine, text_lang=text_lang
     )
@@ -219,7 +223,7 @@ def _finish(
         "n_lines": len(texts),
         "n_content_lines": len(texts) - sum(is_bp),
         "content_hash": content_hash(text),
-        **quality_signals(text),
+        **quality,
     }
     return FinishedDocument(line_columns, row)
 
@@ -240,7 +244,11 @@ def finish_documents(
         content_text(d.texts, [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)
     ]
     whole = detect_languages(texts, engine=engine)
-    return [_finish(d, rs, w.lang, engine) for d, rs, w in zip(docs, reasons, whole, strict=True)]
+    quality = measure_quality(texts)  # one batch: shared vocabulary, n-grams of all texts
+    return [
+        _finish(d, rs, (t, w.lang, q), engine)
+        for d, rs, t, w, q in zip(docs, reasons, texts, whole, quality, strict=True)
+    ]
 
 
 def finish_document(
