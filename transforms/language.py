@@ -114,6 +114,15 @@ def _prepare_cached(text: str) -> str | None:
     return prepare_text(unicodedata.normalize("NFC", text))
 
 
+def _prepare_inputs(texts: Sequence[object]) -> list[str | None]:
+    """`_prepare_input` of many texts; each distinct text prepared once (lines repeat)."""
+    try:
+        prepared = {t: _prepare_input(t) for t in dict.fromkeys(texts)}
+    except TypeError:  # an unhashable input: one by one
+        return [_prepare_input(t) for t in texts]
+    return list(map(prepared.__getitem__, texts))
+
+
 def _to_result(best, prepared: str) -> LangResult:
     """LangResult from langdetect's top Language (None -> `und`), script guard applied."""
     if best is None:
@@ -142,7 +151,7 @@ def detect_languages(
     ['de', 'und']
     """
     cache = {} if cache is None else cache
-    prepared = [_prepare_input(t) for t in texts]
+    prepared = _prepare_inputs(texts)
     todo = list(dict.fromkeys(p for p in prepared if p is not None and p not in cache))
     if todo:
         detect_langs, batch, error = _engine(engine)

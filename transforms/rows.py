@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from transforms.language import (
     language_mix,
     smooth_languages,
 )
-from transforms.lines import line_key, split_lines
+from transforms.lines import line_keys, split_documents
 from transforms.quality import measure_quality
 from transforms.records import (
     Document,
@@ -72,24 +73,22 @@ def label_documents(
     docs: Sequence[Document], *, engine: str = "auto", cache: dict[str, LangResult] | None = None
 ) -> dict[str, list]:
     """Every line of every document with its key and raw language label (LABEL_COLUMNS)."""
-    cols: dict[str, list] = {name: [] for name in LABEL_COLUMNS}
-    split = [(doc, split_lines(doc.text)) for doc in docs]
-    texts = [ln.text for _, lines in split for ln in lines]
-    keys = [line_key(t) for t in texts]
-    labels = iter(detect_lines(texts, keys, engine=engine, cache=cache))  # one batch per chunk
-    keys_iter = iter(keys)
-    for doc, lines in split:
-        for ln in lines:
-            key, lab = next(keys_iter), next(labels)
-            cols["doc_id"].append(doc.doc_id)
-            cols["line_no"].append(ln.line_no)
-            cols["start"].append(ln.start)
-            cols["end"].append(ln.end)
-            cols["text"].append(ln.text)
-            cols["line_key"].append(key)
-            cols["lang_raw"].append(lab.lang)
-            cols["lang_score"].append(lab.score)
-    return cols
+    lines = split_documents([doc.text for doc in docs])
+    keys = line_keys(lines.text)
+    labels = detect_lines(lines.text, keys, engine=engine, cache=cache)  # one batch per chunk
+    doc_ids = itertools.chain.from_iterable(
+        itertools.repeat(doc.doc_id, n) for doc, n in zip(docs, lines.sizes, strict=True)
+    )
+    return {
+        "doc_id": list(doc_ids),
+        "line_no": lines.line_no,
+        "start": lines.start,
+        "end": lines.end,
+        "text": lines.text,
+        "line_key": keys,
+        "lang_raw": [lab.lang for lab in labels],
+        "lang_score": [lab.score for lab in labels],
+    }
 
 
 def label_chunk(
