@@ -290,20 +290,18 @@ def _word_counts(tokens: _Tokens) -> np.ndarray:
 
     Each distinct token is classified once per batch; the counts are sums over positions.
     """
-    vocab = tokens.vocab
-    is_word = np.fromiter((w not in _PUNCT for w in vocab), np.int64, len(vocab))
-    features = np.stack(
-        [
-            is_word,
-            is_word * tokens.lens,
-            np.fromiter(map(_has_alpha, vocab), np.int64, len(vocab)),
-            np.fromiter((w in GOPHER_STOP_WORDS for w in vocab), np.int64, len(vocab)),
-        ],
-        axis=1,
-    )
-    cum = np.zeros((len(tokens.seq) + 1, 4), np.int64)
-    np.cumsum(features[tokens.seq], axis=0, out=cum[1:])
-    return cum[tokens.bounds[1:]] - cum[tokens.bounds[:-1]]
+    vocab, seq = tokens.vocab, tokens.seq
+    is_word = ~np.fromiter(map(_PUNCT.__contains__, vocab), bool, len(vocab))
+    has_alpha = np.fromiter(map(_has_alpha, vocab), bool, len(vocab))
+    is_stop = np.fromiter(map(GOPHER_STOP_WORDS.__contains__, vocab), bool, len(vocab))
+    n = len(tokens.bounds) - 1
+    text_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(tokens.bounds))
+    counts = np.zeros((n, 4), np.int64)
+    for col, mask in ((0, is_word), (2, has_alpha), (3, is_stop)):
+        counts[:, col] = np.bincount(text_of[mask[seq]], minlength=n)
+    word_lens = np.where(is_word, tokens.lens, 0)[seq]  # exact in float64 (< 2**53)
+    counts[:, 1] = np.bincount(text_of, weights=word_lens, minlength=n).astype(np.int64)
+    return counts
 
 
 def _gopher_quality(text: str, counts: Sequence[int], lines: list[str]) -> dict:
