@@ -7,6 +7,7 @@ can be fixed before and after the call (see DESIGN.md, "Language ID numbers").
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ SMOOTHED = "smoothed_context"
 DOC_TEXT_MIN_SHARE = 0.25
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
+_ASCII_LETTERS = string.ascii_letters.encode()  # str.isalpha on ASCII text
+_ASCII_UPPER = string.ascii_uppercase.encode()  # str.isupper on ASCII text
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,13 @@ def prepare_text(text: str, *, max_chars: int = MAX_DETECT_CHARS) -> str | None:
     True
     """
     text = text[:max_chars]
+    if text.isascii():  # same counts from bytes.translate, ~4x faster than the str methods
+        raw = text.encode("ascii")
+        n_letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+        if not n_letters:
+            return None
+        upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
+        return text.lower() if upper and upper / n_letters >= UPPER_SHARE_LOWERCASE else text
     n_letters = sum(map(str.isalpha, text))  # map over str methods: ~5x a generator
     if not n_letters:
         return None
