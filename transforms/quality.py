@@ -47,6 +47,8 @@ FINEWEB_MAX_SHORT_LINE_RATIO = 0.67
 FINEWEB_MAX_CHAR_DUP_RATIO = 0.01
 FINEWEB_MAX_NEW_LINE_RATIO = 0.3
 
+# measure_quality works on groups of texts of about this many characters (~250k tokens).
+QUALITY_GROUP_CHARS = 1 << 20
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PUNCT = frozenset(string.punctuation)
 _TOP_NS = tuple(n for n, _ in GOPHER_TOP_NGRAMS)
@@ -419,20 +421,38 @@ def quality_signals(text: str) -> dict[str, float | int | None]:
 
 
 def measure_quality(texts: Sequence[str]) -> list[dict[str, float | int | None]]:
-    """`quality_signals` of many texts, the token counts and n-grams of all of them at once.
+    """`quality_signals` of many texts: token counts and n-grams of a group of texts at once.
+
+    Texts go in groups of about QUALITY_GROUP_CHARS characters (bounded temporaries: ~10
+    int64 arrays per token); a text's values never depend on the others.
 
     >>> [q["gopher_words"] for q in measure_quality(["Two words.", "", "One"])]
     [2, 0, 1]
     """
     empty = {name: 0 if kind == "int" else None for name, kind in QUALITY_COLUMNS.items()}
+    out = [dict(empty) for _ in texts]
     live = [i for i, t in enumerate(texts) if t.strip()]  # no content: 0 counts, no ratios
-    token_lists = [tokenize_words(texts[i]) for i in live]  # one tokenization per text
+    group: list[int] = []
+    size = 0
+    for i in live:
+        group.append(i)
+        size += len(texts[i])
+        if size >= QUALITY_GROUP_CHARS:
+            _measure_group(texts, group, out)
+            group, size = [], 0
+    if group:
+        _measure_group(texts, group, out)
+    return out
+
+
+def _measure_group(texts: Sequence[str], group: list[int], out: list[dict]) -> None:
+    """Quality columns of the texts at `group` (non-empty ones) into `out`."""
+    token_lists = [tokenize_words(texts[i]) for i in group]  # one tokenization per text
     tokens = _encode_many(token_lists)
     counts = _word_counts(tokens).tolist()
     grams = _ngram_chars_many(tokens.seq, tokens.lens, tokens.bounds, _TOP_NS, _DUP_NS)
     grams_of = {n: v.tolist() for n, v in grams.items()}
-    out = [dict(empty) for _ in texts]
-    for k, i in enumerate(live):
+    for k, i in enumerate(group):
         text = texts[i]
         lines = text.splitlines()  # one split of each kind, shared
         nl_lines = text.split("\n")
@@ -443,4 +463,3 @@ def measure_quality(texts: Sequence[str]) -> list[dict[str, float | int | None]]
             **_fineweb_ratios(text, nl_lines, len(token_lists[k])),
         }
         out[i] = {name: found[name] for name in QUALITY_COLUMNS}
-    return out
