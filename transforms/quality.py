@@ -192,7 +192,15 @@ def _ngram_chars_many(
     return out
 
 
-def _top_chars(cand, count, text_of, start, sizes, cum, n: int) -> np.ndarray:
+def _top_chars(
+    cand: np.ndarray,
+    count: np.ndarray,
+    text_of: np.ndarray,
+    start: np.ndarray,
+    sizes: np.ndarray,
+    cum: np.ndarray,
+    n: int,
+) -> np.ndarray:
     """Per text: characters of its most frequent n-gram times its count (first seen wins)."""
     has = sizes >= n
     first = np.where(has, start, 0)  # no repeat: most_common(1) is the text's first n-gram
@@ -213,7 +221,15 @@ def _top_chars(cand, count, text_of, start, sizes, cum, n: int) -> np.ndarray:
     return out
 
 
-def _dup_chars(cand, count, grams, text_of, cum, n: int, n_texts: int) -> np.ndarray:
+def _dup_chars(
+    cand: np.ndarray,
+    count: np.ndarray,
+    grams: np.ndarray,
+    text_of: np.ndarray,
+    cum: np.ndarray,
+    n: int,
+    n_texts: int,
+) -> np.ndarray:
     """Per text: DataTrove's find_all_duplicate walk over the positions of repeated n-grams.
 
     An n-gram seen once is never a repeat, and leaving it out of the seen set changes
