@@ -62,6 +62,8 @@ _MIX2 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finalizer constants
 _MIX3 = np.uint64(0x94D049BB133111EB)
 # Shingles hashed per chunk in `minhash_signatures` (bounds the (perm x shingle) temporary).
 _CHUNK_SHINGLES = 1 << 13
+# `text_signatures` works on groups of texts of about this many characters (bounded words).
+SIGNATURE_GROUP_CHARS = 1 << 18
 
 
 def _text_words(text: str) -> list[str]:
@@ -192,16 +194,26 @@ def text_signatures(
 ) -> np.ndarray:
     """MinHash signatures (documents x num_perm) of content texts; a row depends on its text only.
 
-    The words of all texts are hashed together (each distinct word once) and their shingles
-    go through the permutations in chunks of whole documents.
+    Texts go in groups of about SIGNATURE_GROUP_CHARS characters: the words of a group are
+    hashed together (each distinct word once) and their shingles go through the
+    permutations in chunks of whole documents.
 
     >>> text_signatures(["a b c d e f g", ""], num_perm=4).shape
     (2, 4)
     """
-    words = [_text_words(t) for t in texts]
-    sizes = np.fromiter(map(len, words), np.int64, len(words))
-    flat, counts = _shingles_of(_word_hashes(words), sizes, shingle_words)
-    return _minhash_flat(flat, counts, num_perm=num_perm, seed=MINHASH_SEED)
+    parts = [np.empty((0, num_perm), np.uint32)]
+    lo = 0
+    while lo < len(texts):
+        hi, size = lo, 0
+        while hi < len(texts) and (hi == lo or size < SIGNATURE_GROUP_CHARS):
+            size += len(texts[hi])
+            hi += 1
+        words = [_text_words(t) for t in texts[lo:hi]]
+        sizes = np.fromiter(map(len, words), np.int64, len(words))
+        flat, counts = _shingles_of(_word_hashes(words), sizes, shingle_words)
+        parts.append(_minhash_flat(flat, counts, num_perm=num_perm, seed=MINHASH_SEED))
+        lo = hi
+    return np.concatenate(parts)
 
 
 def band_keys(

@@ -47,8 +47,8 @@ FINEWEB_MAX_SHORT_LINE_RATIO = 0.67
 FINEWEB_MAX_CHAR_DUP_RATIO = 0.01
 FINEWEB_MAX_NEW_LINE_RATIO = 0.3
 
-# measure_quality works on groups of texts of about this many characters (~250k tokens).
-QUALITY_GROUP_CHARS = 1 << 20
+# measure_quality works on groups of texts of about this many characters (~60k tokens).
+QUALITY_GROUP_CHARS = 1 << 18
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PUNCT = frozenset(string.punctuation)
 _TOP_NS = tuple(n for n, _ in GOPHER_TOP_NGRAMS)

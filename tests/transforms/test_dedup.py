@@ -5,6 +5,7 @@ import pytest
 
 from transforms.dedup import (
     _CHUNK_SHINGLES,
+    SIGNATURE_GROUP_CHARS,
     Duplicate,
     NearDuplicate,
     band_candidates,
@@ -198,11 +199,13 @@ def test_text_signatures_equal_texts_equal_rows():
 
 @pytest.mark.parametrize("n", [1, 3, 5])
 def test_text_signatures_of_a_batch_are_each_text_on_its_own(n):
-    # shingles of all texts are made in one pass and hashed in chunks of whole documents
-    # (here > _CHUNK_SHINGLES in all): texts shorter than n, empty ones and repeats included
-    texts = [_text(i, 700) for i in range(25)] + ["", "a b", "x\ny\n\nz!", "a a a a a a a a a"]
+    # shingles of a group of texts are made in one pass and hashed in chunks of whole
+    # documents (> _CHUNK_SHINGLES here), groups of > SIGNATURE_GROUP_CHARS (here two):
+    # texts shorter than n, empty ones and repeats included
+    texts = [_text(i, 700) for i in range(70)] + ["", "a b", "x\ny\n\nz!", "a a a a a a a a a"]
     texts += ["   ", _text(3)]
     assert sum(len(t.split()) for t in texts) > 2 * _CHUNK_SHINGLES
+    assert 2 * SIGNATURE_GROUP_CHARS > sum(map(len, texts)) > SIGNATURE_GROUP_CHARS
     got = text_signatures(texts, shingle_words=n)
     alone = np.concatenate([minhash_signatures([shingle_hashes(t, n=n)]) for t in texts])
     assert np.array_equal(got, alone)
