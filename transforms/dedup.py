@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,51 @@ _MIX2 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finalizer constants
 _MIX3 = np.uint64(0x94D049BB133111EB)
 # Shingles hashed per chunk in `minhash_signatures` (bounds the (perm x shingle) temporary).
 _CHUNK_SHINGLES = 1 << 13
+# `text_signatures` works on groups of texts of about this many characters (bounded words).
+SIGNATURE_GROUP_CHARS = 1 << 18
+
+
+def _text_words(text: str) -> list[str]:
+    """Words of the normalized text (`normalize_line` of each line, as in `content_hash`)."""
+    return " ".join(normalize_line(t) for t in text.split("\n")).split()
+
+
+def _word_hashes(word_lists: Sequence[list[str]]) -> np.ndarray:
+    """xxh3-64 of every word of many texts, one after the other; each distinct word once."""
+    vocab = dict.fromkeys(itertools.chain.from_iterable(word_lists))
+    hashes = {w: xxhash.xxh3_64_intdigest(w.encode()) for w in vocab}
+    flat = itertools.chain.from_iterable(word_lists)
+    return np.fromiter(map(hashes.__getitem__, flat), np.uint64, sum(map(len, word_lists)))
+
+
+def _shingles_of(w: np.ndarray, sizes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word n-gram hashes of many texts (word hashes `w`, `sizes` words each) and their number
+    per text: a text with fewer than `n` words is one shingle; duplicates are kept."""
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    starts = np.zeros(len(sizes), np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    counts = np.where(sizes >= n, sizes - n + 1, np.minimum(sizes, 1))
+    long = np.flatnonzero(sizes >= n)
+    # first words of every full window: text start + 0 .. count-1, texts of >= n words
+    first = np.repeat(starts[long] - np.cumsum(counts[long]) + counts[long], counts[long])
+    first += np.arange(len(first), dtype=np.int64)
+    h = np.zeros(len(first), np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(n):  # order-sensitive combination of n consecutive word hashes
+            h = (h ^ w[first + j]) * _MIX
+        h ^= h >> np.uint64(31)
+        out = np.empty(int(counts.sum()), np.uint64)
+        at = np.cumsum(counts) - counts  # where each text's shingles begin in `out`
+        is_long = sizes >= n
+        out[np.repeat(is_long, counts)] = h
+        for t in np.flatnonzero(~is_long & (sizes > 0)).tolist():  # short text: one shingle
+            g = np.zeros(1, np.uint64)
+            for x in w[starts[t] : starts[t] + sizes[t]]:
+                g = (g ^ x) * _MIX
+            g ^= g >> np.uint64(31)
+            out[at[t]] = g[0]
+    return out, counts
 
 
 def shingle_hashes(text: str, *, n: int = SHINGLE_WORDS) -> np.ndarray:
@@ -76,17 +122,9 @@ def shingle_hashes(text: str, *, n: int = SHINGLE_WORDS) -> np.ndarray:
     """
     if n < 1:
         raise ValueError("n must be >= 1")
-    words = " ".join(normalize_line(t) for t in text.split("\n")).split()
-    if not words:
-        return np.empty(0, np.uint64)
-    w = np.fromiter((xxhash.xxh3_64_intdigest(x.encode()) for x in words), np.uint64, len(words))
-    k = min(n, len(w))
-    h = np.zeros(len(w) - k + 1, np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(k):  # order-sensitive combination of k consecutive word hashes
-            h = (h ^ w[j : len(w) - k + 1 + j]) * _MIX
-        h ^= h >> np.uint64(31)
-    return np.unique(h)
+    words = [_text_words(text)]
+    sizes = np.array([len(words[0])], np.int64)
+    return np.unique(_shingles_of(_word_hashes(words), sizes, n)[0])
 
 
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,26 +150,39 @@ def minhash_signatures(
     >>> s.shape, bool((s[0] == s[1]).all())
     ((2, 112), True)
     """
+    sizes = np.fromiter((len(s) for s in shingles), np.int64, len(shingles))
+    flat = np.concatenate([np.empty(0, np.uint64), *(np.asarray(s, np.uint64) for s in shingles)])
+    return _minhash_flat(flat, sizes, num_perm=num_perm, seed=seed)
+
+
+def _minhash_flat(flat: np.ndarray, sizes: np.ndarray, *, num_perm: int, seed: int) -> np.ndarray:
+    """`minhash_signatures` of documents given as one array of shingles and their sizes.
+
+    A shingle repeated within a document changes no minimum, so duplicates may stay.
+    """
     if num_perm < 1:
         raise ValueError("num_perm must be >= 1")
     a, b = _permutations(num_perm, seed)
-    out = np.full((len(shingles), num_perm), 0xFFFFFFFF, np.uint32)
-    sizes = np.fromiter((len(s) for s in shingles), np.int64, len(shingles))
+    out = np.full((len(sizes), num_perm), 0xFFFFFFFF, np.uint32)
     nonempty = np.flatnonzero(sizes)
-    start = 0
-    while start < len(nonempty):  # chunks of whole documents, about _CHUNK_SHINGLES shingles
-        stop = start + 1
-        total = sizes[nonempty[start]]
-        while stop < len(nonempty) and total + sizes[nonempty[stop]] <= _CHUNK_SHINGLES:
-            total += sizes[nonempty[stop]]
-            stop += 1
-        idx = nonempty[start:stop]
-        flat = np.concatenate([shingles[i] for i in idx])
+    if not len(nonempty):
+        return out
+    ends = np.cumsum(sizes[nonempty])
+    buf = np.empty(
+        (num_perm, min(int(ends[-1]), max(_CHUNK_SHINGLES, int(sizes.max())))), np.uint64
+    )
+    lo, first = 0, 0
+    while first < len(nonempty):  # chunks of whole documents, about _CHUNK_SHINGLES shingles
+        last = max(first + 1, int(np.searchsorted(ends, lo + _CHUNK_SHINGLES, side="right")))
+        hi = int(ends[last - 1])
+        hv = buf[:, : hi - lo]
         with np.errstate(over="ignore"):
-            hv = ((a * flat[None, :] + b) >> np.uint64(32)).astype(np.uint32)
-        offsets = np.concatenate([[0], np.cumsum(sizes[idx])[:-1]])
-        out[idx] = np.minimum.reduceat(hv, offsets, axis=1).T
-        start = stop
+            np.multiply(a, flat[None, lo:hi], out=hv)
+            np.add(hv, b, out=hv)
+        np.right_shift(hv, np.uint64(32), out=hv)
+        offsets = np.concatenate([[0], ends[first : last - 1] - lo])
+        out[nonempty[first:last]] = np.minimum.reduceat(hv, offsets, axis=1).T
+        lo, first = hi, last
     return out
 
 
@@ -143,11 +194,26 @@ def text_signatures(
 ) -> np.ndarray:
     """MinHash signatures (documents x num_perm) of content texts; a row depends on its text only.
 
+    Texts go in groups of about SIGNATURE_GROUP_CHARS characters: the words of a group are
+    hashed together (each distinct word once) and their shingles go through the
+    permutations in chunks of whole documents.
+
     >>> text_signatures(["a b c d e f g", ""], num_perm=4).shape
     (2, 4)
     """
-    shingles = [shingle_hashes(t, n=shingle_words) for t in texts]
-    return minhash_signatures(shingles, num_perm=num_perm)
+    parts = [np.empty((0, num_perm), np.uint32)]
+    lo = 0
+    while lo < len(texts):
+        hi, size = lo, 0
+        while hi < len(texts) and (hi == lo or size < SIGNATURE_GROUP_CHARS):
+            size += len(texts[hi])
+            hi += 1
+        words = [_text_words(t) for t in texts[lo:hi]]
+        sizes = np.fromiter(map(len, words), np.int64, len(words))
+        flat, counts = _shingles_of(_word_hashes(words), sizes, shingle_words)
+        parts.append(_minhash_flat(flat, counts, num_perm=num_perm, seed=MINHASH_SEED))
+        lo = hi
+    return np.concatenate(parts)
 
 
 def band_keys(

@@ -7,6 +7,7 @@ can be fixed before and after the call (see DESIGN.md, "Language ID numbers").
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ SMOOTHED = "smoothed_context"
 DOC_TEXT_MIN_SHARE = 0.25
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
+_ASCII_LETTERS = string.ascii_letters.encode()  # str.isalpha on ASCII text
+_ASCII_UPPER = string.ascii_uppercase.encode()  # str.isupper on ASCII text
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,13 @@ def prepare_text(text: str, *, max_chars: int = MAX_DETECT_CHARS) -> str | None:
     True
     """
     text = text[:max_chars]
+    if text.isascii():  # same counts from bytes.translate, ~4x faster than the str methods
+        raw = text.encode("ascii")
+        n_letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+        if not n_letters:
+            return None
+        upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
+        return text.lower() if upper and upper / n_letters >= UPPER_SHARE_LOWERCASE else text
     n_letters = sum(map(str.isalpha, text))  # map over str methods: ~5x a generator
     if not n_letters:
         return None
@@ -114,6 +124,15 @@ def _prepare_cached(text: str) -> str | None:
     return prepare_text(unicodedata.normalize("NFC", text))
 
 
+def _prepare_inputs(texts: Sequence[object]) -> list[str | None]:
+    """`_prepare_input` of many texts; each distinct text prepared once (lines repeat)."""
+    try:
+        prepared = {t: _prepare_input(t) for t in dict.fromkeys(texts)}
+    except TypeError:  # an unhashable input: one by one
+        return [_prepare_input(t) for t in texts]
+    return list(map(prepared.__getitem__, texts))
+
+
 def _to_result(best, prepared: str) -> LangResult:
     """LangResult from langdetect's top Language (None -> `und`), script guard applied."""
     if best is None:
@@ -142,7 +161,7 @@ def detect_languages(
     ['de', 'und']
     """
     cache = {} if cache is None else cache
-    prepared = [_prepare_input(t) for t in texts]
+    prepared = _prepare_inputs(texts)
     todo = list(dict.fromkeys(p for p in prepared if p is not None and p not in cache))
     if todo:
         detect_langs, batch, error = _engine(engine)

@@ -10,10 +10,11 @@ ordinary text) instead of NLTK. A ratio whose denominator is 0 is None (null).
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,6 +47,8 @@ FINEWEB_MAX_SHORT_LINE_RATIO = 0.67
 FINEWEB_MAX_CHAR_DUP_RATIO = 0.01
 FINEWEB_MAX_NEW_LINE_RATIO = 0.3
 
+# measure_quality works on groups of texts of about this many characters (~60k tokens).
+QUALITY_GROUP_CHARS = 1 << 18
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PUNCT = frozenset(string.punctuation)
 _TOP_NS = tuple(n for n, _ in GOPHER_TOP_NGRAMS)
@@ -106,25 +109,55 @@ def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
 
 def _encode(words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Word ids (first-seen order) and each id's character length, as int64 arrays."""
-    ids: dict[str, int] = {}
-    for w in words:
-        if w not in ids:
-            ids[w] = len(ids)
-    seq = np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
-    lens = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    return seq, lens
+    tokens = _encode_many([words])
+    return tokens.seq, tokens.lens
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    """The tokens of many texts: word ids per position, id lengths, text bounds."""
+
+    seq: np.ndarray  # int64 word id of every token, texts one after the other
+    lens: np.ndarray  # int64 character length of each word id
+    bounds: np.ndarray  # int64 (texts + 1): tokens of text d are seq[bounds[d]:bounds[d+1]]
+    vocab: list[str]  # the word of each id
+
+
+def _encode_many(token_lists: Sequence[Sequence[str]]) -> _Tokens:
+    """One vocabulary (first-seen order) over the tokens of many texts."""
+    vocab = list(dict.fromkeys(itertools.chain.from_iterable(token_lists)))
+    ids = {w: i for i, w in enumerate(vocab)}
+    sizes = np.fromiter(map(len, token_lists), np.int64, len(token_lists))
+    bounds = np.zeros(len(token_lists) + 1, np.int64)
+    np.cumsum(sizes, out=bounds[1:])
+    flat = itertools.chain.from_iterable(token_lists)
+    seq = np.fromiter(map(ids.__getitem__, flat), np.int64, int(bounds[-1]))
+    lens = np.fromiter(map(len, vocab), np.int64, len(vocab))
+    return _Tokens(seq, lens, bounds, vocab)
 
 
 def _ngram_chars(
     seq: np.ndarray, lens: np.ndarray, top: Sequence[int], dup: Sequence[int]
 ) -> dict[int, int]:
-    """Top n-gram characters (n in `top`) and duplicated n-gram characters (n in `dup`).
+    """Top n-gram characters (n in `top`) and duplicated n-gram characters (n in `dup`)."""
+    bounds = np.array([0, len(seq)], np.int64)
+    return {n: int(v[0]) for n, v in _ngram_chars_many(seq, lens, bounds, top, dup).items()}
+
+
+def _ngram_chars_many(
+    seq: np.ndarray, lens: np.ndarray, bounds: np.ndarray, top: Sequence[int], dup: Sequence[int]
+) -> dict[int, np.ndarray]:
+    """`_ngram_chars` of every text of a batch at once: n -> int64 array, one value per text.
 
     n-grams are identified exactly, not hashed: the id of an n-gram is the dense rank
-    (np.unique) of (id of its leading (n-1)-gram, id of its last word), built up from n = 2.
+    (np.unique) of (id of its leading (n-1)-gram, id of its last word), built up from n = 1,
+    where the id of a word is its rank with its text's index (grams never match across texts).
+    An n-gram can repeat only if both of its (n-1)-grams repeat, so each level ranks only
+    those positions; every other n-gram occurs once and needs no id.
     """
     wanted = sorted({*top, *dup})
-    out = dict.fromkeys(wanted, 0)
+    n_texts = len(bounds) - 1
+    out = {n: np.zeros(n_texts, np.int64) for n in wanted}
     size = len(seq)
     if not wanted or not size:
         return out
@@ -132,50 +165,97 @@ def _ngram_chars(
         raise ValueError("n must be >= 1")
     cum = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(lens[seq], out=cum[1:])
-    vocab = int(lens.size)  # word ids are < vocab: (gram id, word id) -> gram * vocab + word
-    grams = seq  # ids of the (n-1)-grams starting at each position (word ids for n = 2)
-    for n in range(min(wanted[0], 2), wanted[-1] + 1):
-        m = size - n + 1
-        if m <= 0:
-            break
-        key = seq if n == 1 else grams[:m] * vocab + seq[n - 1 :]
-        _, first, grams, counts = np.unique(
-            key, return_index=True, return_inverse=True, return_counts=True
-        )
-        grams = grams.reshape(-1)
-        best = int(counts.max())
-        if best == 1:  # no repeat: most_common(1) is the first n-gram; no longer repeats
-            for k in wanted:
-                if k >= n and k in top and size - k + 1 > 0:
-                    out[k] = int(cum[k] - cum[0]) + k - 1
-            break
+    sizes = np.diff(bounds)
+    text_of = np.repeat(np.arange(n_texts, dtype=np.int64), sizes)
+    end_of = np.repeat(bounds[1:], sizes)  # exclusive end of each position's text
+    start = bounds[:-1]
+    vocab = int(lens.size)
+    grams = np.zeros(size, np.int64)  # id of the (n-1)-gram at each repeated position
+    repeated = np.ones(size + 1, bool)  # the (n-1)-gram at a position occurs more than once
+    for n in range(1, wanted[-1] + 1):
+        if n == 1:
+            cand = np.arange(size, dtype=np.int64)
+            key = text_of * vocab + seq
+        else:
+            cand = np.flatnonzero((repeated[:size] & repeated[1:])[: max(size - n + 1, 0)])
+            cand = cand[cand + n <= end_of[cand]]
+            key = grams[cand] * max(size, vocab) + seq[cand + n - 1]
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        count = counts[inverse.reshape(-1)]
+        grams[cand] = inverse.reshape(-1)
+        repeated = np.zeros(size + 1, bool)
+        repeated[cand[count > 1]] = True
         if n in top:
-            p = int(first[counts == best].min())  # Counter.most_common: first seen wins ties
-            out[n] = (int(cum[p + n] - cum[p]) + n - 1) * best
+            out[n] = _top_chars(cand, count, text_of, start, sizes, cum, n)
         if n in dup:
-            out[n] = _walk_repeats(grams, counts, cum, n)
+            out[n] = _dup_chars(cand, count, grams, text_of, cum, n, n_texts)
     return out
 
 
-def _walk_repeats(grams: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
-    """DataTrove's find_all_duplicate walk over the positions of repeated n-grams only.
+def _top_chars(
+    cand: np.ndarray,
+    count: np.ndarray,
+    text_of: np.ndarray,
+    start: np.ndarray,
+    sizes: np.ndarray,
+    cum: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """Per text: characters of its most frequent n-gram times its count (first seen wins)."""
+    has = sizes >= n
+    first = np.where(has, start, 0)  # no repeat: most_common(1) is the text's first n-gram
+    out = np.where(has, cum[np.minimum(first + n, len(cum) - 1)] - cum[first] + n - 1, 0)
+    rep = count > 1
+    pos, cnt = cand[rep], count[rep]
+    if not len(pos):
+        return out
+    texts = text_of[pos]
+    seg = np.flatnonzero(np.concatenate([[True], texts[1:] != texts[:-1]]))
+    best = np.maximum.reduceat(cnt, seg)
+    at_best = cnt == np.repeat(best, np.diff(np.append(seg, len(pos))))
+    p = pos[at_best]
+    t = text_of[p]
+    lead = np.flatnonzero(np.concatenate([[True], t[1:] != t[:-1]]))
+    p = p[lead]  # the first position of a most frequent n-gram, per text with a repeat
+    out[t[lead]] = (cum[p + n] - cum[p] + n - 1) * best
+    return out
+
+
+def _dup_chars(
+    cand: np.ndarray,
+    count: np.ndarray,
+    grams: np.ndarray,
+    text_of: np.ndarray,
+    cum: np.ndarray,
+    n: int,
+    n_texts: int,
+) -> np.ndarray:
+    """Per text: DataTrove's find_all_duplicate walk over the positions of repeated n-grams.
 
     An n-gram seen once is never a repeat, and leaving it out of the seen set changes
-    nothing, so only positions of n-grams that occur more than once are visited.
+    nothing, so only positions of n-grams that occur more than once are visited; gram ids
+    are unique per text and a skip never reaches past its text, so one walk serves all.
     """
-    pos = np.flatnonzero(counts[grams] > 1)
+    out = np.zeros(n_texts, np.int64)
+    pos = cand[count > 1]
+    if not len(pos):
+        return out
     glen = (cum[pos + n] - cum[pos] + (n - 1)).tolist()
     seen: set[int] = set()
-    chars, next_free = 0, 0
+    found: list[tuple[int, int]] = []
+    next_free = 0
     for i, gram, length in zip(pos.tolist(), grams[pos].tolist(), glen, strict=True):
         if i < next_free:
             continue
         if gram in seen:
-            chars += length
+            found.append((i, length))
             next_free = i + n
         else:
             seen.add(gram)
-    return chars
+    if found:
+        at, chars = np.array(found, np.int64).T
+        np.add.at(out, text_of[at], chars)
+    return out
 
 
 def top_ngram_chars(words: Sequence[str], n: int) -> int:
@@ -215,24 +295,36 @@ def gopher_quality(text: str) -> dict[str, float | int | None]:
     >>> gopher_quality("The cat sat with the dog.")["gopher_stop_words"]  # case-sensitive
     2
     """
-    return _gopher_quality(text, tokenize_words(text), text.splitlines())
+    counts = _word_counts(_encode_many([tokenize_words(text)]))[0]
+    return _gopher_quality(text, counts.tolist(), text.splitlines())
 
 
 def _has_alpha(token: str) -> bool:
     return token.isalpha() or any(map(str.isalpha, token))
 
 
-def _gopher_quality(text: str, tokens: list[str], lines: list[str]) -> dict:
-    """gopher_quality on a tokenized text and its splitlines(): sums over distinct tokens."""
-    n_words = word_chars = n_alpha = n_stop = 0
-    for token, count in Counter(tokens).items():
-        if token not in _PUNCT:
-            n_words += count
-            word_chars += len(token) * count
-        if _has_alpha(token):
-            n_alpha += count
-        if token in GOPHER_STOP_WORDS:
-            n_stop += count
+def _word_counts(tokens: _Tokens) -> np.ndarray:
+    """(texts x 4) int64: words, word characters, alphabetic tokens, stop words per text.
+
+    Each distinct token is classified once per batch; the counts are sums over positions.
+    """
+    vocab, seq = tokens.vocab, tokens.seq
+    is_word = ~np.fromiter(map(_PUNCT.__contains__, vocab), bool, len(vocab))
+    has_alpha = np.fromiter(map(_has_alpha, vocab), bool, len(vocab))
+    is_stop = np.fromiter(map(GOPHER_STOP_WORDS.__contains__, vocab), bool, len(vocab))
+    n = len(tokens.bounds) - 1
+    text_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(tokens.bounds))
+    counts = np.zeros((n, 4), np.int64)
+    for col, mask in ((0, is_word), (2, has_alpha), (3, is_stop)):
+        counts[:, col] = np.bincount(text_of[mask[seq]], minlength=n)
+    word_lens = np.where(is_word, tokens.lens, 0)[seq]  # exact in float64 (< 2**53)
+    counts[:, 1] = np.bincount(text_of, weights=word_lens, minlength=n).astype(np.int64)
+    return counts
+
+
+def _gopher_quality(text: str, counts: Sequence[int], lines: list[str]) -> dict:
+    """gopher_quality from a text's `_word_counts` row and its splitlines()."""
+    n_words, word_chars, n_alpha, n_stop = counts
     bullets = sum(s.lstrip().startswith("•") for s in lines) if "•" in text else 0
     has_ellipsis = "..." in text or "…" in text
     ellipsis = sum(s.rstrip().endswith(("...", "…")) for s in lines) if has_ellipsis else 0
@@ -259,19 +351,18 @@ def gopher_repetition(text: str) -> dict[str, float | None]:
     >>> gopher_repetition("a\\nb\\na\\na")["gopher_dup_line_frac"]
     0.5
     """
-    return _gopher_repetition(text, tokenize_words(text), text.splitlines())
+    chars = _ngram_chars(*_encode(tokenize_words(text)), top=_TOP_NS, dup=_DUP_NS)
+    return _gopher_repetition(text, text.splitlines(), chars)
 
 
-def _gopher_repetition(text: str, tokens: list[str], lines: list[str]) -> dict:
-    """gopher_repetition on a tokenized text and its splitlines()."""
+def _gopher_repetition(text: str, lines: list[str], chars: dict[int, int]) -> dict:
+    """gopher_repetition from a text's splitlines() and its n-gram characters."""
     n_dup, dup_chars = find_duplicates(lines)
     n_chars = len(text)
     out: dict[str, float | None] = {
         "gopher_dup_line_frac": _ratio(n_dup, len(lines)),
         "gopher_dup_line_char_frac": _ratio(dup_chars, n_chars),
     }
-    seq, lens = _encode(tokens)
-    chars = _ngram_chars(seq, lens, top=_TOP_NS, dup=_DUP_NS)
     for n in _TOP_NS:
         out[f"gopher_top_{n}gram_char_frac"] = _ratio(chars[n], n_chars)
     for n in _DUP_NS:
@@ -342,15 +433,49 @@ def quality_signals(text: str) -> dict[str, float | int | None]:
     >>> list(quality_signals("")) == list(QUALITY_COLUMNS)
     True
     """
-    if not text.strip():  # no content lines: counts are 0, ratios undefined
-        return {name: 0 if kind == "int" else None for name, kind in QUALITY_COLUMNS.items()}
-    tokens = tokenize_words(text)  # one tokenization and one split of each kind, shared
-    lines = text.splitlines()
-    nl_lines = text.split("\n")
-    found = {
-        **_gopher_quality(text, tokens, lines),
-        **_gopher_repetition(text, tokens, lines),
-        **_c4_line_ratios(nl_lines),
-        **_fineweb_ratios(text, nl_lines, len(tokens)),
-    }
-    return {name: found[name] for name in QUALITY_COLUMNS}
+    return measure_quality([text])[0]
+
+
+def measure_quality(texts: Sequence[str]) -> list[dict[str, float | int | None]]:
+    """`quality_signals` of many texts: token counts and n-grams of a group of texts at once.
+
+    Texts go in groups of about QUALITY_GROUP_CHARS characters (bounded temporaries: ~10
+    int64 arrays per token); a text's values never depend on the others.
+
+    >>> [q["gopher_words"] for q in measure_quality(["Two words.", "", "One"])]
+    [2, 0, 1]
+    """
+    empty = {name: 0 if kind == "int" else None for name, kind in QUALITY_COLUMNS.items()}
+    out = [dict(empty) for _ in texts]
+    live = [i for i, t in enumerate(texts) if t.strip()]  # no content: 0 counts, no ratios
+    group: list[int] = []
+    size = 0
+    for i in live:
+        group.append(i)
+        size += len(texts[i])
+        if size >= QUALITY_GROUP_CHARS:
+            _measure_group(texts, group, out)
+            group, size = [], 0
+    if group:
+        _measure_group(texts, group, out)
+    return out
+
+
+def _measure_group(texts: Sequence[str], group: list[int], out: list[dict]) -> None:
+    """Quality columns of the texts at `group` (non-empty ones) into `out`."""
+    token_lists = [tokenize_words(texts[i]) for i in group]  # one tokenization per text
+    tokens = _encode_many(token_lists)
+    counts = _word_counts(tokens).tolist()
+    grams = _ngram_chars_many(tokens.seq, tokens.lens, tokens.bounds, _TOP_NS, _DUP_NS)
+    grams_of = {n: v.tolist() for n, v in grams.items()}
+    for k, i in enumerate(group):
+        text = texts[i]
+        lines = text.splitlines()  # one split of each kind, shared
+        nl_lines = text.split("\n")
+        found = {
+            **_gopher_quality(text, counts[k], lines),
+            **_gopher_repetition(text, lines, {n: v[k] for n, v in grams_of.items()}),
+            **_c4_line_ratios(nl_lines),
+            **_fineweb_ratios(text, nl_lines, len(token_lists[k])),
+        }
+        out[i] = {name: found[name] for name in QUALITY_COLUMNS}

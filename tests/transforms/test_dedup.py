@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from transforms.dedup import (
+    _CHUNK_SHINGLES,
+    SIGNATURE_GROUP_CHARS,
     Duplicate,
     NearDuplicate,
     band_candidates,
@@ -193,3 +195,17 @@ def test_chain_to_near_survivors_points_exact_copies_at_the_near_survivor():
 def test_text_signatures_equal_texts_equal_rows():
     s = text_signatures(["one two three four five six", "one two three four five six", ""])
     assert s.shape == (3, 112) and (s[0] == s[1]).all() and (s[2] == 0xFFFFFFFF).all()
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_text_signatures_of_a_batch_are_each_text_on_its_own(n):
+    # shingles of a group of texts are made in one pass and hashed in chunks of whole
+    # documents (> _CHUNK_SHINGLES here), groups of > SIGNATURE_GROUP_CHARS (here two):
+    # texts shorter than n, empty ones and repeats included
+    texts = [_text(i, 700) for i in range(70)] + ["", "a b", "x\ny\n\nz!", "a a a a a a a a a"]
+    texts += ["   ", _text(3)]
+    assert sum(len(t.split()) for t in texts) > 2 * _CHUNK_SHINGLES
+    assert 2 * SIGNATURE_GROUP_CHARS > sum(map(len, texts)) > SIGNATURE_GROUP_CHARS
+    got = text_signatures(texts, shingle_words=n)
+    alone = np.concatenate([minhash_signatures([shingle_hashes(t, n=n)]) for t in texts])
+    assert np.array_equal(got, alone)

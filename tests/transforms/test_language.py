@@ -197,3 +197,19 @@ def test_content_language_prefers_the_whole_text_when_lines_support_it():
     assert content_language(["en", "no"], [900, 100], text) == "en"
     assert content_language(["en"], [10], "") == "en"
     assert content_language([], [], "") == UND
+
+
+def _reference_prepare(text):  # the definition, with str methods on every character
+    letters = sum(c.isalpha() for c in text)
+    if not letters:
+        return None
+    upper = sum(c.isupper() for c in text)
+    return text.lower() if upper / letters >= 0.6 else text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ABC d", "ABc de", "AB cde", "12:30 -- 4", "", "x", "MiXeD 42 CaSe!", "ÆØÅ æ", "ÆØ åæø", "Ab"],
+)
+def test_prepare_text_ascii_and_unicode_paths_follow_the_definition(text):
+    assert prepare_text(text) == _reference_prepare(text)

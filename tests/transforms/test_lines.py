@@ -1,6 +1,6 @@
 import pytest
 
-from transforms.lines import line_key, normalize_line, split_lines
+from transforms.lines import line_key, line_keys, normalize_line, split_documents, split_lines
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,20 @@ def test_ascii_fast_path_equals_the_unicode_rules():
     texts += ["Page 12 of 30", "  A__b  ", "\tX\x0bY\x1fZ\x7f", "ÄB 12"]
     for text in texts:
         assert normalize_line(text) == _normalize_unicode(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    "texts", [[], [""], ["", "a\n\nb", "\n"], ["Første linje\nzweite Zeile 12\n", "x"]]
+)
+def test_split_documents_is_split_lines_of_each_text(texts):
+    cols = split_documents(texts)
+    lines = [ln for t in texts for ln in split_lines(t)]
+    assert cols.sizes == [len(split_lines(t)) for t in texts]
+    assert cols.line_no == [ln.line_no for ln in lines]
+    assert (cols.start, cols.end) == ([ln.start for ln in lines], [ln.end for ln in lines])
+    assert cols.text == [ln.text for ln in lines]
+
+
+def test_line_keys_are_line_key_of_each_line():
+    texts = ["Logg på", "logg PÅ!", "", "42", "Logg på"]
+    assert line_keys(texts) == [line_key(t) for t in texts]

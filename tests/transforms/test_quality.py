@@ -6,12 +6,16 @@ import pytest
 
 from transforms.quality import (
     QUALITY_COLUMNS,
+    QUALITY_GROUP_CHARS,
+    _encode_many,
+    _ngram_chars_many,
     c4_line_ratios,
     dup_ngram_chars,
     find_duplicates,
     fineweb_ratios,
     gopher_quality,
     gopher_repetition,
+    measure_quality,
     quality_signals,
     tokenize_words,
     top_ngram_chars,
@@ -130,3 +134,43 @@ def test_ngram_chars_match_the_string_reference(seed, n):
     words = [rng.choice(["a", "bb", "ccc", "the", ".", "x1"]) for _ in range(200)]
     assert top_ngram_chars(words, n) == _reference_top(words, n)
     assert dup_ngram_chars(words, n) == _reference_dup(words, n)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batched_ngram_chars_match_the_string_reference_per_text(seed):
+    # texts of one batch share a vocabulary and one pass; no n-gram may match across texts
+    rng = random.Random(seed)
+    texts = [
+        [rng.choice(["a", "bb", "ccc", "the", "."]) for _ in range(rng.choice([0, 1, 4, 30, 90]))]
+        for _ in range(12)
+    ]
+    tokens = _encode_many(texts)
+    ns = (1, 2, 3, 4, 5, 7, 10)
+    got = _ngram_chars_many(tokens.seq, tokens.lens, tokens.bounds, top=ns, dup=())
+    for n in ns:
+        assert got[n].tolist() == [_reference_top(w, n) for w in texts], n
+    for n in ns:
+        got_dup = _ngram_chars_many(tokens.seq, tokens.lens, tokens.bounds, top=(), dup=(n,))
+        assert got_dup[n].tolist() == [_reference_dup(w, n) for w in texts], n
+
+
+def test_measure_quality_of_a_batch_is_each_text_on_its_own():
+    texts = [
+        "The cat sat with the dog.\nThe cat sat with the dog.",
+        "",
+        "a b a b a b\n• list...\n# tag",
+        "The cat sat with the dog.",
+        "--- ***",
+    ]
+    assert measure_quality(texts) == [quality_signals(t) for t in texts]
+    assert measure_quality([]) == []
+
+
+def test_measure_quality_groups_give_the_same_values():
+    # more than QUALITY_GROUP_CHARS in all: texts 0-3 and 4-5 are two groups
+    rng = random.Random(7)
+    vocab = [f"longword{i:05d}padded" for i in range(3000)] + ["the", ".", "and"]
+    texts = [" ".join(rng.choice(vocab) for _ in range(5_000)) for _ in range(6)]
+    texts[2] = texts[2][:1000] + "\n" + texts[2][:1000]  # a repeated half
+    assert sum(map(len, texts)) > QUALITY_GROUP_CHARS > max(map(len, texts))
+    assert measure_quality(texts) == [quality_signals(t) for t in texts]

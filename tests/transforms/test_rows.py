@@ -1,3 +1,4 @@
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from transforms.rows import (
     label_chunk,
     label_documents,
     lookup_key_counts,
+    paused_gc,
     top_template_lines,
 )
 
@@ -145,3 +147,28 @@ def test_top_template_lines_first_text_per_key_most_widespread_first():
         [True, True, True, True, False],
     )
     assert got == [("B", 9), ("A", 5)]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_paused_gc_restores_the_collector_state_even_on_error(enabled):
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(KeyError), paused_gc():
+            assert not gc.isenabled()
+            raise KeyError("x")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_label_documents_columns_match_each_line(sample_text):
+    docs = [document_from_text("a.txt", 0, sample_text), document_from_text("b.txt", 0, "x\n\nY 2")]
+    cols = label_documents(docs, engine="py")
+    lines = [(d.doc_id, t) for d in docs for t in d.text.split("\n")]
+    assert cols["doc_id"] == [d for d, _ in lines] and cols["text"] == [t for _, t in lines]
+    assert cols["line_key"] == [line_key(t) for _, t in lines]
+    for d in docs:
+        rows = [i for i, x in enumerate(cols["doc_id"]) if x == d.doc_id]
+        assert [cols["line_no"][i] for i in rows] == list(range(len(rows)))
+        assert all(d.text[cols["start"][i] : cols["end"][i]] == cols["text"][i] for i in rows)
