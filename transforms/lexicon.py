@@ -140,6 +140,13 @@ LEXICON: dict[str, list[str]] = {
         r"powered by\b",
         # stock-photo agency credits under images
         r"\b(getty images|shutterstock|istock|alamy)\W*$",
+        # photo credits closing a caption: "(Foto: dpa)", "Foto: Andina", "(REUTERS/Name)"
+        r"\((foto|fotos|bild|bildquelle|quelle|imagen|photo|credit|crédito|symbolbild)\b[^()]{0,60}\)\W*$",
+        r"\b(foto|imagen|bild|photo|fotografía): [^.:;]{1,40}$",
+        r"\((reuters|afp|ap|efe|dpa|epa)(/[^()]{1,40})?\)\W*$",
+        r"^(photograph|photo|picture|image) by ",
+        # licence and liability notices
+        r"creative commons|\bcc-by\b|\blizenz(iert)? |haftung für (die )?inhalte",
         r"kaikki oikeudet pidätetään|wszelkie prawa zastrzeżone|все права защищены",
         r"με επιφύλαξη παντός δικαιώματος|版权所有|版權所有",
     ],
@@ -190,6 +197,8 @@ LEXICON: dict[str, list[str]] = {
         r"^das könnte (sie|dich) auch interessieren\b",
         r"^(lea|lee) (también|más)\b",
         r"^(otras noticias|noticias relacionadas|artículos relacionados|más noticias)\b",
+        r"^(notas relacionadas|puedes ver|mira también|ver también|lea|lee)\s?:",
+        r"^(auch interessant|empfohlen für (dich|sie))\b",
         r"^(también )?te puede interesar\b",
         r"^(à lire aussi|voir aussi|articles similaires|sur le même sujet|lire plus)\b",
         r"^(se även|relaterade artiklar|mest lästa|fler nyheter)\b",
@@ -206,6 +215,7 @@ LEXICON: dict[str, list[str]] = {
         r"newsletter|nyhetsbrev|nyhedsbrev|nieuwsbrief",
         r"\benter your e-?mail\b",
         r"\bsubscribe\b",
+        r"\babonnieren\b",
         r"\babonner\b",
     ],
     "lexicon_comment": [
@@ -216,6 +226,15 @@ LEXICON: dict[str, list[str]] = {
         r"^(posts|messages|likes|reactions|reputation|points|joined|member since)\s?: ",
         r"^(reply|svar|antworten|répondre|responder|rispondi)$",
         r"\bcancel reply\b",
+        # comment headers, forms and notices: "Comment by X — date", "Schreib einen Kommentar"
+        r"^(comment|kommentar|antwort|reply|comentario|commentaire) (by|von|de|par) ",
+        r"^(schreib(e|en sie)? einen|dein|ihr) kommentar",
+        r"\bkommentar(e|funktion) (deaktiviert|geschlossen|ist|wird)",
+        r"\b(wird|werden) (benötigt und )?nicht veröffentlicht",
+        r"\bno (será|serán) (publicad[oa]s?)\b",
+        r"\bne sera pas publiée?\b",
+        r"^(this entry was posted in|dieser eintrag wurde veröffentlicht)\b",
+        r"\bbookmark the permalink\b|\bpermanentlink\b",
         # comment-form notices of WordPress and its anti-spam plugin
         r"\byour email address will not be published\b",
         r"\brequired fields are marked\b",
