@@ -286,7 +286,20 @@ WHOLE_LINE = (
     r"yhteystiedot|palaute|takaisin|strona główna|szukaj|zaloguj|drukuj|więcej|reklama|"
     r"главная|поиск|меню|контакты|реклама|печать|ещё|далее|назад|наверх|"
     r"αρχική|αναζήτηση|επικοινωνία|εκτύπωση|διαφήμιση|περισσότερα|"
-    r"首页|首頁|搜索|分享|打印|返回|更多|广告|關閉|关闭|收藏"
+    r"首页|首頁|搜索|分享|打印|返回|更多|广告|關閉|关闭|收藏|"
+    # shop buttons and account/site links of de, es, fr, sv, fi (and en)
+    r"cart|basket|wishlist|my cart|view basket|sign in|log in|register|my account|"
+    r"show more|see more|view more|next page|previous page|"
+    r"in den warenkorb|warenkorb|zur kasse|jetzt kaufen|merkzettel|wunschliste|"
+    r"registrieren|abmelden|kontakt|hilfe|weiter|mehr erfahren|mehr anzeigen|alle anzeigen|"
+    r"añadir al carrito|agregar al carrito|carrito|comprar( ahora)?|registrarse|contacto|ayuda|"
+    r"siguiente|anterior|ver más|ver todo|saber más|"
+    r"ajouter au panier|panier|acheter( maintenant)?|s'inscrire|aide|suivant|précédent|"
+    r"voir plus|voir tout|en savoir plus|"
+    r"lägg i varukorgen|köp( nu)?|varukorg(en)?|mitt konto|registrera|kontakt|hjälp|nästa|"
+    r"föregående|visa mer|visa alla|läs mer|"
+    r"lisää ostoskoriin|ostoskori|osta( nyt)?|oma tili|ota yhteyttä|seuraava|edellinen|"
+    r"näytä lisää|näytä kaikki|lue lisää"
 )
 
 
