@@ -44,6 +44,7 @@ LEXICON: dict[str, list[str]] = {
         r"já é assinante",
         r"assine (já|agora)",
         r"premium ?histor",
+        r"^unterstützen sie (diese|unsere|uns)\b|^unterstütze (das|uns|unsere)\b",
     ],
     "lexicon_login": [
         r"\blog ?in\b",
@@ -93,6 +94,8 @@ LEXICON: dict[str, list[str]] = {
         r"^(follow|like|join) us\b",
         r"^(view|see) this post on\b",  # the text of an embedded Instagram/Facebook/X post
         r"^a post shared by\b",
+        r"^(teile|teilen sie) (diesen|den|diese)\b|\bbei pinterest speichern\b",
+        r"^bild (anzeigen|schließen|vergrößern)\b",
         r"^følg oss\b",
         r"^følg os\b",
         r"^följ oss\b",
@@ -141,7 +144,7 @@ LEXICON: dict[str, list[str]] = {
         r"tutti i diritti riservati|todos os direitos reservados|alla rättigheter förbehållna",
         r"powered by\b",
         # stock-photo agency credits under images
-        r"\b(getty images|shutterstock|istock|alamy)\W*$",
+        r"\b(getty images|shutterstock|istock|alamy)(\.com)?\W*$",
         # photo credits closing a caption: "(Foto: dpa)", "Foto: Andina", "(REUTERS/Name)"
         r"\((foto|fotos|bild|bildquelle|quelle|imagen|photo|credit|crédito|symbolbild)\b[^()]{0,60}\)\W*$",
         r"\b(foto|imagen|bild|photo|fotografía): [^.:;]{1,40}$",
@@ -149,6 +152,8 @@ LEXICON: dict[str, list[str]] = {
         r"^(photograph|photo|picture|image) by ",
         # licence and liability notices
         r"creative commons|\bcc-by\b|\blizenz(iert)? |haftung für (die )?inhalte",
+        r"^(quelle|quellen|quellenangaben|fuente|källa|lähde)\s?:",
+        r"\b(alle angaben ohne gewähr|ohne gewähr)\b",
         r"kaikki oikeudet pidätetään|wszelkie prawa zastrzeżone|все права защищены",
         r"με επιφύλαξη παντός δικαιώματος|版权所有|版權所有",
     ],
@@ -201,6 +206,7 @@ LEXICON: dict[str, list[str]] = {
         r"^(otras noticias|noticias relacionadas|notas relacionadas|artículos relacionados|más noticias)\b",
         r"^(puedes ver|mira también|ver también|lea|lee)\s?:",
         r"^(auch interessant|empfohlen für (dich|sie))\b",
+        r"^(mehr zu(m|r)?|schon gelesen|neueste artikel|weiterführende links|zurück zur)\b",
         r"^(también )?te puede interesar\b",
         r"^(à lire aussi|voir aussi|articles similaires|sur le même sujet|lire plus)\b",
         r"^(se även|relaterade artiklar|mest lästa|fler nyheter)\b",
@@ -230,6 +236,8 @@ LEXICON: dict[str, list[str]] = {
         r"\bcancel reply\b",
         # comment headers, forms and notices: "Comment by X — date", "Schreib einen Kommentar"
         r"^(comment|kommentar|antwort|reply|comentario|commentaire) (by|von|de|par) ",
+        r"^(eingestellt|geschrieben|gepostet|verfasst) (von|am)\b",
+        r"\bin den kommentaren\b|^bewerten sie (dieses|diesen|diese)\b",
         r"^(schreib(e|en sie)? einen|dein|ihr) kommentar",
         r"\bkommentar(e|funktion) (deaktiviert|geschlossen|ist|wird)",
         r"\b(wird|werden) (benötigt und )?nicht veröffentlicht",
