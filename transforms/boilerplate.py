@@ -10,12 +10,12 @@ here. `flag_lines` runs in three phases:
    unpunctuated lines, few stopwords) say "a list item or a heading": the line keeps them
    only outside a content block; a long line that ends like a sentence or reads like prose
    (stopword density, jusText) with no strong reason is *content* evidence.
-2. **content blocks** (`content_blocks`): the span with the largest sum of line scores
+2. **content block** (`content_blocks`): the span with the largest sum of line scores
    (Finn et al. 2001's Body Text Extraction), grown over adjacent sentence-like lines and
-   the headline right above it, plus any further span that scores as much as a few
-   content lines (forum posts, Q&A answers, product sections). When no line is content
-   evidence, the fallback scores *prose-like* lines (enough words, and a sentence end or
-   stopwords) instead, so a short clean document keeps its text.
+   the headline right above it. One block: further blocks lost on every dev set (their
+   labels call reader comments boilerplate; README, "Tried and dropped"). When no line is
+   content evidence, the fallback scores *prose-like* lines (enough words, and a sentence
+   end or stopwords) instead, so a short clean document keeps its text.
 3. **classify**: inside a block, unsure lines are content (a headline or a list inside
    the article); outside, they are `context_boilerplate`, as is a sentence isolated between
    boilerplate lines (a teaser inside a "more stories" list), jusText-style (Pomikalek
