@@ -10,12 +10,12 @@ here. `flag_lines` runs in three phases:
    unpunctuated lines, few stopwords) say "a list item or a heading": the line keeps them
    only outside a content block; a long line that ends like a sentence or reads like prose
    (stopword density, jusText) with no strong reason is *content* evidence.
-2. **content blocks** (`content_blocks`): the span with the largest sum of line scores
+2. **content block** (`content_blocks`): the span with the largest sum of line scores
    (Finn et al. 2001's Body Text Extraction), grown over adjacent sentence-like lines and
-   the headline right above it, plus any further span that scores as much as a few
-   content lines (forum posts, Q&A answers, product sections). When no line is content
-   evidence, the fallback scores *prose-like* lines (enough words, and a sentence end or
-   stopwords) instead, so a short clean document keeps its text.
+   the headline right above it. One block: further blocks lost on every dev set (their
+   labels call reader comments boilerplate; README, "Tried and dropped"). When no line is
+   content evidence, the fallback scores *prose-like* lines (enough words, and a sentence
+   end or stopwords) instead, so a short clean document keeps its text.
 3. **classify**: inside a block, unsure lines are content (a headline or a list inside
    the article); outside, they are `context_boilerplate`, as is a sentence isolated between
    boilerplate lines (a teaser inside a "more stories" list), jusText-style (Pomikalek
@@ -244,8 +244,12 @@ def stopword_density(text: str, stops: frozenset[str]) -> float | None:
     """
     if not stops:
         return None
-    words = lx.WORD.findall(text.lower())
-    if not words:
+    return _density(lx.WORD.findall(text.lower()), stops)
+
+
+def _density(words: Sequence[str], stops: frozenset[str]) -> float | None:
+    """`stopword_density` of the line's lowercased letter words."""
+    if not words or not stops:
         return None
     return round(sum(map(stops.__contains__, words)) / len(words), 4)
 
@@ -279,18 +283,27 @@ def lexicon_reasons(text: str, *, max_words: int = LEXICON_MAX_WORDS) -> tuple[R
     return tuple(Reason(c) for c in _lexicon_codes(s, count_words(s), max_words=max_words))
 
 
-def _lexicon_codes(s: str, words: int, *, max_words: int = LEXICON_MAX_WORDS) -> tuple[str, ...]:
-    """`lexicon_reasons` of a stripped line of `words` words, as plain strings."""
+def _lexicon_codes(
+    s: str,
+    words: int,
+    *,
+    max_words: int = LEXICON_MAX_WORDS,
+    low: str | None = None,
+    tokens: Sequence[str] | None = None,
+) -> tuple[str, ...]:
+    """`lexicon_reasons` of a stripped line of `words` words, as plain strings.
+
+    `low` and `tokens` (its `lx.WORD` words) when the caller has them already.
+    """
     if words > max_words:
         return ()
-    if lx.WHOLE_LINE_RE.fullmatch(s):
+    if low is None:
+        low = s.lower()
+    if lx.WHOLE_LINE_RE.fullmatch(low):
         return _NAVIGATION
-    low = s.lower()
-    if not any(rx.search(low) for rx in lx.LEXICON_ANY):
+    if not lx.LEXICON_FILTER(low, tokens):  # a cheap necessary condition first
         return ()
-    return tuple(
-        code for code, regexes in lx.LEXICON_RES.items() if any(rx.search(low) for rx in regexes)
-    )
+    return tuple(code for code, finds in lx.LEXICON_RES.items() if any(find(low) for find in finds))
 
 
 def repeated_in_doc(keys: Sequence[int]) -> list[bool]:
@@ -426,13 +439,15 @@ def _line_evidence(
     s: str, lang: str | None, rules: frozenset[str], config: BoilerplateConfig
 ) -> Evidence:
     words = count_words(s)
-    strong = list(_lexicon_codes(s, words))
+    low = s.lower()
+    tokens = lx.WORD.findall(low)  # letter words: the lexicon filter, letters, stopwords
+    strong = list(_lexicon_codes(s, words, low=low, tokens=tokens))
     if strong and not rules >= _LEXICON_VALUES:
         strong = [c for c in strong if c in rules]
     weak: list[str] = []
     if _C.NAVIGATION_SEPARATORS in rules and lx.NAV_SEPARATORS.search(s):
         strong.append(_C.NAVIGATION_SEPARATORS)
-    if len(lx.LETTERS.findall(s)) < MIN_LETTER_RATIO * len(s.replace(" ", "")):
+    if sum(map(len, tokens)) < MIN_LETTER_RATIO * len(s.replace(" ", "")):
         if not lx.ALNUM.search(s):
             if _C.NO_TEXT in rules:
                 strong.append(_C.NO_TEXT)
@@ -450,9 +465,7 @@ def _line_evidence(
     if not terminal and _C.NO_TERMINAL_PUNCT in rules:
         weak.append(_C.NO_TERMINAL_PUNCT)
     # stopwords matter only from MIN_WORDS words on (few_stopwords, content, prose)
-    density = (
-        stopword_density(s, lx.stopwords(lang)) if lang and words >= config.min_words else None
-    )
+    density = _density(tokens, lx.stopwords(lang)) if lang and words >= config.min_words else None
     if (
         density is not None
         and density < config.stopwords_low

@@ -7,12 +7,14 @@ keys are `Reason` codes of that module (`lexicon_*`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 
 # Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt, and the commonest
-# navigation, login, share, legal, related-links and comment phrases in fi, pl, ru, el, zh. Phrases match anywhere
-# in a line of at most LEXICON_MAX_WORDS words; `WHOLE_LINE` entries only as the whole line.
+# navigation, login, share, legal, related-links and comment phrases in fi, pl, ru, el, zh.
+# Phrases match from the start of a word (`word_start`) anywhere in a line of at most
+# LEXICON_MAX_WORDS words; `^` ones at the line start; `WHOLE_LINE` entries only as the
+# whole line.
 LEXICON: dict[str, list[str]] = {
     "lexicon_paywall": [
         r"free trial",
@@ -42,6 +44,7 @@ LEXICON: dict[str, list[str]] = {
         r"já é assinante",
         r"assine (já|agora)",
         r"premium ?histor",
+        r"^unterstützen sie (diese|unsere|uns)\b|^unterstütze (das|uns|unsere)\b",
     ],
     "lexicon_login": [
         r"\blog ?in\b",
@@ -91,6 +94,8 @@ LEXICON: dict[str, list[str]] = {
         r"^(follow|like|join) us\b",
         r"^(view|see) this post on\b",  # the text of an embedded Instagram/Facebook/X post
         r"^a post shared by\b",
+        r"^(teile|teilen sie) (diesen|den|diese)\b|\bbei pinterest speichern\b",
+        r"^bild (anzeigen|schließen|vergrößern)\b",
         r"^følg oss\b",
         r"^følg os\b",
         r"^följ oss\b",
@@ -139,7 +144,16 @@ LEXICON: dict[str, list[str]] = {
         r"tutti i diritti riservati|todos os direitos reservados|alla rättigheter förbehållna",
         r"powered by\b",
         # stock-photo agency credits under images
-        r"\b(getty images|shutterstock|istock|alamy)\W*$",
+        r"\b(getty images|shutterstock|istock|alamy)(\.com)?\W*$",
+        # photo credits closing a caption: "(Foto: dpa)", "Foto: Andina", "(REUTERS/Name)"
+        r"\((foto|fotos|bild|bildquelle|quelle|imagen|photo|credit|crédito|symbolbild)\b[^()]{0,60}\)\W*$",
+        r"\b(foto|imagen|bild|photo|fotografía): [^.:;]{1,40}$",
+        r"\((reuters|afp|ap|efe|dpa|epa)(/[^()]{1,40})?\)\W*$",
+        r"^(photograph|photo|picture|image) by ",
+        # licence and liability notices
+        r"creative commons|\bcc-by\b|\blizenz(iert)? |haftung für (die )?inhalte",
+        r"^(quelle|quellen|quellenangaben|fuente|källa|lähde)\s?:",
+        r"\b(alle angaben ohne gewähr|ohne gewähr)\b",
         r"kaikki oikeudet pidätetään|wszelkie prawa zastrzeżone|все права защищены",
         r"με επιφύλαξη παντός δικαιώματος|版权所有|版權所有",
     ],
@@ -189,7 +203,10 @@ LEXICON: dict[str, list[str]] = {
         r"^(weitere|verwandte|ähnliche) (artikel|nachrichten|beiträge|themen|meldungen)\b",
         r"^das könnte (sie|dich) auch interessieren\b",
         r"^(lea|lee) (también|más)\b",
-        r"^(otras noticias|noticias relacionadas|artículos relacionados|más noticias)\b",
+        r"^(otras noticias|noticias relacionadas|notas relacionadas|artículos relacionados|más noticias)\b",
+        r"^(puedes ver|mira también|ver también|lea|lee)\s?:",
+        r"^(auch interessant|empfohlen für (dich|sie))\b",
+        r"^(mehr zu(m|r)?|schon gelesen|neueste artikel|weiterführende links|zurück zur)\b",
         r"^(también )?te puede interesar\b",
         r"^(à lire aussi|voir aussi|articles similaires|sur le même sujet|lire plus)\b",
         r"^(se även|relaterade artiklar|mest lästa|fler nyheter)\b",
@@ -206,6 +223,7 @@ LEXICON: dict[str, list[str]] = {
         r"newsletter|nyhetsbrev|nyhedsbrev|nieuwsbrief",
         r"\benter your e-?mail\b",
         r"\bsubscribe\b",
+        r"\babonnieren\b",
         r"\babonner\b",
     ],
     "lexicon_comment": [
@@ -216,6 +234,17 @@ LEXICON: dict[str, list[str]] = {
         r"^(posts|messages|likes|reactions|reputation|points|joined|member since)\s?: ",
         r"^(reply|svar|antworten|répondre|responder|rispondi)$",
         r"\bcancel reply\b",
+        # comment headers, forms and notices: "Comment by X — date", "Schreib einen Kommentar"
+        r"^(comment|kommentar|antwort|reply|comentario|commentaire) (by|von|de|par) ",
+        r"^(eingestellt|geschrieben|gepostet|verfasst) (von|am)\b",
+        r"\bin den kommentaren\b|^bewerten sie (dieses|diesen|diese)\b",
+        r"^(schreib(e|en sie)? einen|dein|ihr) kommentar",
+        r"\bkommentar(e|funktion) (deaktiviert|geschlossen|ist|wird)",
+        r"\b(wird|werden) (benötigt und )?nicht veröffentlicht",
+        r"\bno (será|serán) (publicad[oa]s?)\b",
+        r"\bne sera pas publiée?\b",
+        r"^(this entry was posted in|dieser eintrag wurde veröffentlicht)\b",
+        r"\bbookmark the permalink\b|\bpermanentlink\b",
         # comment-form notices of WordPress and its anti-spam plugin
         r"\byour email address will not be published\b",
         r"\brequired fields are marked\b",
@@ -265,34 +294,244 @@ WHOLE_LINE = (
     r"yhteystiedot|palaute|takaisin|strona główna|szukaj|zaloguj|drukuj|więcej|reklama|"
     r"главная|поиск|меню|контакты|реклама|печать|ещё|далее|назад|наверх|"
     r"αρχική|αναζήτηση|επικοινωνία|εκτύπωση|διαφήμιση|περισσότερα|"
-    r"首页|首頁|搜索|分享|打印|返回|更多|广告|關閉|关闭|收藏"
+    r"首页|首頁|搜索|分享|打印|返回|更多|广告|關閉|关闭|收藏|"
+    # shop buttons and account/site links of de, es, fr, sv, fi (and en)
+    r"cart|basket|wishlist|my cart|view basket|sign in|log in|register|my account|"
+    r"show more|see more|view more|next page|previous page|"
+    r"in den warenkorb|warenkorb|zur kasse|jetzt kaufen|merkzettel|wunschliste|"
+    r"registrieren|abmelden|kontakt|hilfe|weiter|mehr erfahren|mehr anzeigen|alle anzeigen|"
+    r"añadir al carrito|agregar al carrito|carrito|comprar( ahora)?|registrarse|contacto|ayuda|"
+    r"siguiente|anterior|ver más|ver todo|saber más|"
+    r"ajouter au panier|panier|acheter( maintenant)?|s'inscrire|aide|suivant|précédent|"
+    r"voir plus|voir tout|en savoir plus|"
+    r"lägg i varukorgen|köp( nu)?|varukorg(en)?|mitt konto|registrera|kontakt|hjälp|nästa|"
+    r"föregående|visa mer|visa alla|läs mer|"
+    r"lisää ostoskoriin|ostoskori|osta( nyt)?|oma tili|ota yhteyttä|seuraava|edellinen|"
+    r"näytä lisää|näytä kaikki|lue lisää"
 )
 
 
-def compile_lexicon(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
-    """Up to three regexes per category (line-start, word-bounded, plain) for lowercased text.
+def compile_lexicon(patterns: Sequence[str]) -> tuple[Callable[[str], object], ...]:
+    """Up to three matchers per category (line-start, word-bounded, plain) for lowercased text.
 
     Python's re scans fast for one literal-led alternation but slowly for an alternation
-    whose branches each start with an anchor, so anchors are factored out.
+    whose branches each start with an anchor, so anchors are factored out; the line-start
+    group is tried at position 0 only (`match`: `search` would try every position).
     """
     start = [p[1:] for p in patterns if p.startswith("^")]
     word = [p[2:] for p in patterns if p.startswith(r"\b")]
     plain = [p for p in patterns if not p.startswith(("^", r"\b"))]
-    out = []
+    out: list[Callable[[str], object]] = []
     if start:
-        out.append(re.compile("^(?:" + "|".join(start) + ")"))
+        out.append(re.compile("(?:" + "|".join(start) + ")").match)
     if word:
-        out.append(re.compile(r"\b(?:" + "|".join(word) + ")"))
+        out.append(re.compile(r"\b(?:" + "|".join(word) + ")").search)
     if plain:
-        out.append(re.compile("|".join(plain)))
+        out.append(re.compile("|".join(plain)).search)
     return tuple(out)
 
 
-LEXICON_RES = {code: compile_lexicon(pats) for code, pats in LEXICON.items()}
+def split_alternatives(pattern: str) -> list[str]:
+    r"""The top-level `|` branches of a regex (groups, classes and escapes kept whole).
+
+    >>> split_alternatives(r"a(b|c)|[|]d|e\|f")
+    ['a(b|c)', '[|]d', 'e\\|f']
+    """
+    out: list[str] = []
+    cur: list[str] = []
+    depth, in_class, i = 0, False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            cur.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    out.append("".join(cur))
+    return out
+
+
+def _group_end(pattern: str) -> int:
+    """Index just past the group that opens at pattern[0] (which is "(")."""
+    depth, in_class, i = 0, False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(pattern)
+
+
+_SPECIAL = frozenset("\\()[].^$|?*+{}")
+
+
+def leading_literals(pattern: str, *, letters_only: bool) -> set[str] | None:
+    r"""Literal strings one of which every match of `pattern` starts with; None if unknown.
+
+    `letters_only` stops at the first non-letter (for token-prefix tests); otherwise the
+    literal runs on over other plain characters and escaped punctuation, and into a
+    following group (for substring tests).
+
+    >>> sorted(leading_literals(r"(tweet|pin) (this|it)\b", letters_only=True))
+    ['pin', 'tweet']
+    >>> leading_literals(r"cookies?\b", letters_only=True), leading_literals(r"\d+", letters_only=True)
+    ({'cookie'}, None)
+    >>> sorted(leading_literals(r"\((foto|bild)\b", letters_only=False))
+    ['(bild', '(foto']
+    """
+    out: set[str] = set()
+    for alt in split_alternatives(pattern):
+        alt = alt.removeprefix(r"\b")
+        lit: list[str] = []
+        i = 0
+        while i < len(alt):
+            c = alt[i]
+            if c == "\\" and not letters_only and i + 1 < len(alt) and not alt[i + 1].isalnum():
+                c, step = alt[i + 1], 2
+            elif c.isalpha() or (not letters_only and c not in _SPECIAL):
+                step = 1
+            else:
+                break
+            if i + step < len(alt) and alt[i + step] in "?*{":
+                break
+            lit.append(c)
+            i += step
+            if i < len(alt) and alt[i] == "+":
+                break
+        head = "".join(lit)
+        rest = alt[i:]
+        if rest.startswith("(") and not rest.startswith("(?") and (not head or not letters_only):
+            end = _group_end(rest)
+            if end < len(rest) and rest[end] in "?*{":
+                if not head:
+                    return None
+                out.add(head)
+                continue
+            inner = leading_literals(rest[1 : end - 1], letters_only=letters_only)
+            if not inner:
+                if not head:
+                    return None
+                out.add(head)
+                continue
+            out |= {head + x for x in inner}
+            continue
+        if not head:
+            return None
+        out.add(head)
+    return out
+
+
+class LexiconFilter:
+    """A fast necessary condition for any lexicon phrase to match a lowercased line.
+
+    Line-start phrases need the line to start with their leading literal (one
+    `str.startswith` of a tuple); word-bounded ones need a word of the line to start with
+    their leading word (a dict lookup by its first three letters; shorter leading words are
+    tested as substrings); plain ones need their leading literal as a substring (`in`);
+    what cannot be analysed is one residual regex (line-start ones tried at position 0
+    only). No regex scans most lines.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        prefixes: dict[str, set[str]] = {}
+        starts: set[str] = set()
+        substrings: set[str] = set()
+        start_residual: list[str] = []
+        residual: list[str] = []
+        for p in patterns:
+            if p.startswith("^"):
+                lits = leading_literals(p[1:], letters_only=False)
+                if lits is not None:
+                    starts.update(lits)
+                else:
+                    start_residual.append(p[1:])
+                continue
+            words = leading_literals(p, letters_only=True)
+            lits = leading_literals(p, letters_only=False)
+            if words is not None and all(len(w) >= 3 for w in words):
+                for w in words:
+                    prefixes.setdefault(w[:3], set()).add(w)
+                continue
+            if lits is not None and all(len(x) >= 2 for x in lits):
+                substrings.update(lits)
+            else:
+                residual.append(p)
+        # first three letters -> the leading words that start so (one dict lookup per word)
+        self.prefixes = {k: tuple(sorted(v)) for k, v in prefixes.items()}
+        self.starts = tuple(sorted(starts))
+        by_first: dict[str, list[str]] = {}
+        for sub in sorted(substrings):
+            by_first.setdefault(sub[0], []).append(sub)
+        # grouped by first character: one `in` test per group when the line lacks it
+        self.substrings = tuple((first, tuple(subs)) for first, subs in by_first.items())
+        self.start_residual = re.compile("|".join(start_residual)).match if start_residual else None
+        self.residual = re.compile("|".join(residual)).search if residual else None
+
+    def __call__(self, low: str, words: Sequence[str] | None = None) -> bool:
+        """True when some lexicon phrase may match `low` (never False when one does).
+
+        `words`: `WORD.findall(low)`, if the caller has it.
+        """
+        if low.startswith(self.starts):
+            return True
+        if self.start_residual is not None and self.start_residual(low) is not None:
+            return True
+        get = self.prefixes.get
+        for w in WORD.findall(low) if words is None else words:
+            leading = get(w[:3])
+            if leading is not None and any(map(w.startswith, leading)):
+                return True
+        for first, subs in self.substrings:
+            if first in low and any(sub in low for sub in subs):
+                return True
+        return self.residual is not None and self.residual(low) is not None
+
+
+def word_start(patterns: Sequence[str]) -> list[str]:
+    r"""One pattern per top-level branch; a branch that starts with a letter gets `\b`.
+
+    >>> word_start([r"copyright|©", r"^read more", r"\bdel på\b"])
+    ['\\bcopyright', '©', '^read more', '\\bdel på\\b']
+    """
+    out: list[str] = []
+    for p in patterns:
+        branches = [p] if p.startswith("^") else split_alternatives(p)
+        out.extend(rf"\b{b}" if b[:1].isalpha() else b for b in branches)
+    return out
+
+
+_PATTERNS = {code: word_start(pats) for code, pats in LEXICON.items()}
+LEXICON_RES = {code: compile_lexicon(pats) for code, pats in _PATTERNS.items()}
 # All categories at once: most lines match none, and one pass per anchor kind is cheaper
 # than one per category (checked first; the categories only when it matches).
-LEXICON_ANY = compile_lexicon([p for pats in LEXICON.values() for p in pats])
-WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*", re.IGNORECASE)
+LEXICON_ANY = compile_lexicon([p for pats in _PATTERNS.values() for p in pats])
+# Cheaper still, and checked before LEXICON_ANY: no regex at all on most lines.
+LEXICON_FILTER = LexiconFilter([p for pats in _PATTERNS.values() for p in pats])
+# For lowercased lines (cheaper than re.IGNORECASE on the original).
+WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*")
 # Menus written as one line: "Home | News | Sport".
 NAV_SEPARATORS = re.compile(r"(\s[|•·»/>]\s.*){2,}")
 # A line that is only a date, a time, or a byline with a date.
