@@ -62,7 +62,9 @@ class TreePeak:
 
 
 class TreeSampler:
-    """Samples the summed RSS of the tree under `pid` in a thread while the block runs.
+    """Samples the summed RSS of the tree under `pid` in a thread while the block runs;
+    `server_pids`: Prefect server processes outside that tree, counted as server processes
+    (with their children) in the whole-tree peak, never in the peak without server.
 
     >>> import subprocess, sys
     >>> proc = subprocess.Popen([sys.executable, "-c", "x = bytearray(50 * 2**20)"])
@@ -73,9 +75,15 @@ class TreeSampler:
     """
 
     def __init__(
-        self, pid: int, *, interval: float = SAMPLE_SECONDS, relist_every: int = RELIST_EVERY
+        self,
+        pid: int,
+        *,
+        server_pids: tuple[int, ...] = (),
+        interval: float = SAMPLE_SECONDS,
+        relist_every: int = RELIST_EVERY,
     ) -> None:
         self.pid, self.interval, self.relist_every = pid, interval, relist_every
+        self.server_pids = tuple(server_pids)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._peak = self._peak_ns = 0
@@ -90,15 +98,22 @@ class TreeSampler:
         self._stop.set()
         self._thread.join()
 
-    def _relist(self, root) -> list:
+    def _relist(self, roots: list) -> list:
         import psutil
 
-        tree = [root, *root.children(recursive=True)]
+        tree = []
+        for root in roots:
+            with contextlib.suppress(psutil.Error):
+                tree += [root, *root.children(recursive=True)]
         for p in tree:
             with contextlib.suppress(psutil.Error):
                 if p.pid not in self._per:
                     self._per[p.pid] = (_short_cmd(p.cmdline()), 0)
-                if p.pid in self._servers or is_server_cmdline(p.cmdline()):
+                if (
+                    p.pid in self._servers
+                    or p.pid in self.server_pids
+                    or is_server_cmdline(p.cmdline())
+                ):
                     self._servers.add(p.pid)
                     self._servers.update(c.pid for c in p.children(recursive=True))
         return tree
@@ -110,14 +125,17 @@ class TreeSampler:
             root = psutil.Process(self.pid)
         except psutil.Error:
             return
+        roots = [root]
+        for pid in self.server_pids:
+            with contextlib.suppress(psutil.Error):
+                roots.append(psutil.Process(pid))
         tree: list = []
         tick = 0
         while not self._stop.is_set():
-            try:
-                if tick % self.relist_every == 0:
-                    tree = self._relist(root)
-            except psutil.Error:
-                return
+            if tick % self.relist_every == 0:
+                if not root.is_running():
+                    return
+                tree = self._relist(roots)
             tick += 1
             total = ns = 0
             for p in tree:

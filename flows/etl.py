@@ -38,7 +38,7 @@ from flows.plan import (
 )
 from flows.progress import RunProgress, gather_batches, run_step
 from flows.readers import max_expanded_bytes
-from flows.runners import mark_killed_runs, release_memory, tune_memory
+from flows.runners import mark_killed_runs, tune_memory
 from flows.staging import Staging
 from flows.storage import discover_all, open_store
 from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, write_json, write_parquet

@@ -33,12 +33,18 @@ PREFECT_DEFAULTS = {
 # langdetect-rs detects a batch on a rayon pool of one thread per core: N local worker
 # processes would each start cores-many threads and oversubscribe the machine.
 NATIVE_POOL_ENV = {"RAYON_NUM_THREADS": "1"}
-# Arrow's allocator for winnow processes. The pyarrow wheels default to mimalloc, which keeps
-# freed pages in its per-thread heaps: count-keys' threaded group_by left +60 MiB of RSS that
-# was never returned (100k benchmark lines). jemalloc (built into the Linux wheels) returns
-# them, the system allocator where jemalloc is missing. ARROW_DEFAULT_MEMORY_POOL, when set,
-# wins (Arrow reads it itself).
-ARROW_POOLS = ("jemalloc", "system")
+# Arrow's allocator for winnow processes: the C library's. The pyarrow wheels default to
+# mimalloc, which keeps freed pages in per-thread heaps (count-keys' threaded group_by left
+# +52 MiB of RSS in the flow process, never returned); jemalloc returned some of it. Measured on
+# the 100k benchmark corpus, peak RSS of the flow process with 1 worker: mimalloc ~430 MiB,
+# jemalloc ~400, system ~340, system with MALLOC_ARENAS glibc arenas ~310-325 (README,
+# Performance). ARROW_DEFAULT_MEMORY_POOL, when set, wins (Arrow reads it itself).
+ARROW_POOL = "system"
+# glibc arenas per process (default 8 per core): each thread that mallocs gets its own arena
+# and keeps the memory it freed there, so a task thread, the flow thread and Arrow's pool
+# threads each held a batch's worth. Two: little lock contention (Python holds the GIL).
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # mallopt parameter number (glibc malloc.h)
 
 
 def apply_prefect_defaults() -> None:
@@ -48,29 +54,32 @@ def apply_prefect_defaults() -> None:
 
 
 def tune_memory() -> str:
-    """Make Arrow allocate from ARROW_POOLS' first available pool in this process (unless
-    ARROW_DEFAULT_MEMORY_POOL chose one); returns the backend in use."""
+    """Make Arrow allocate from ARROW_POOL (unless ARROW_DEFAULT_MEMORY_POOL chose one) and
+    cap glibc's arenas at MALLOC_ARENAS (unless MALLOC_ARENA_MAX is set) in this process, and
+    in the processes it starts; returns Arrow's backend in use. Idempotent."""
     import pyarrow as pa
 
+    if not os.environ.get("MALLOC_ARENA_MAX"):
+        os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)  # read at start by child processes
+        libc = _libc()
+        if libc is not None:
+            libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)  # this process: arenas made from now on
     if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        for name in ARROW_POOLS:
-            try:
-                pool = getattr(pa, f"{name}_memory_pool")()
-            except NotImplementedError:  # not built into this pyarrow
-                continue
-            if pa.default_memory_pool().backend_name != pool.backend_name:
-                pa.set_memory_pool(pool)
-            break
+        pool = getattr(pa, f"{ARROW_POOL}_memory_pool")()
+        if pa.default_memory_pool().backend_name != pool.backend_name:
+            pa.set_memory_pool(pool)
     return pa.default_memory_pool().backend_name
 
 
 @functools.cache
-def _malloc_trim():
-    """glibc's malloc_trim, or None off glibc."""
+def _libc():
+    """glibc (malloc_trim, mallopt), or None off glibc."""
     try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim, libc.mallopt  # noqa: B018 (both exist: glibc)
     except (OSError, AttributeError):
         return None
+    return libc
 
 
 def release_memory() -> None:
@@ -79,9 +88,9 @@ def release_memory() -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def mark_killed_runs(store: OutputStore, logger) -> None:
