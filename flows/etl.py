@@ -38,7 +38,7 @@ from flows.plan import (
 )
 from flows.progress import RunProgress, gather_batches, run_step
 from flows.readers import max_expanded_bytes
-from flows.runners import mark_killed_runs, tune_memory
+from flows.runners import mark_killed_runs
 from flows.staging import Staging
 from flows.storage import discover_all, open_store
 from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, write_json, write_parquet
@@ -209,7 +209,6 @@ def etl_flow(
     `include`/`exclude`: glob patterns on each file's source path or name (flows/plan.py).
     """
     config, options = settings_of(locals())  # validated: ValueError on a bad value
-    tune_memory()  # before the first Arrow allocation of the run (flows/runners.py)
     logger = get_run_logger()
     store = open_store(output)  # a folder, or a URL (flows/storage.py)
     with store.lock(), RunProgress(logger) as progress:

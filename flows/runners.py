@@ -4,8 +4,6 @@ workers report to, marking runs killed earlier, and `run_etl`."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import json
 import multiprocessing
 import os
@@ -33,64 +31,12 @@ PREFECT_DEFAULTS = {
 # langdetect-rs detects a batch on a rayon pool of one thread per core: N local worker
 # processes would each start cores-many threads and oversubscribe the machine.
 NATIVE_POOL_ENV = {"RAYON_NUM_THREADS": "1"}
-# Arrow's allocator for winnow processes: the C library's. The pyarrow wheels default to
-# mimalloc, which keeps freed pages in per-thread heaps (count-keys' threaded group_by left
-# +52 MiB of RSS in the flow process, never returned); jemalloc returned some of it. Measured on
-# the 100k benchmark corpus, peak RSS of the flow process with 1 worker: mimalloc ~430 MiB,
-# jemalloc ~400, system ~340, system with MALLOC_ARENAS glibc arenas ~310-325 (README,
-# Performance). ARROW_DEFAULT_MEMORY_POOL, when set, wins (Arrow reads it itself).
-ARROW_POOL = "system"
-# glibc arenas per process (default 8 per core): each thread that mallocs gets its own arena
-# and keeps the memory it freed there, so a task thread, the flow thread and Arrow's pool
-# threads each held a batch's worth. Two: little lock contention (Python holds the GIL).
-MALLOC_ARENAS = 2
-M_ARENA_MAX = -8  # mallopt parameter number (glibc malloc.h)
 
 
 def apply_prefect_defaults() -> None:
     """Set PREFECT_DEFAULTS in the environment where unset (before Prefect starts a server)."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-
-
-def tune_memory() -> str:
-    """Make Arrow allocate from ARROW_POOL (unless ARROW_DEFAULT_MEMORY_POOL chose one) and
-    cap glibc's arenas at MALLOC_ARENAS (unless MALLOC_ARENA_MAX is set) in this process, and
-    in the processes it starts; returns Arrow's backend in use. Idempotent."""
-    import pyarrow as pa
-
-    if not os.environ.get("MALLOC_ARENA_MAX"):
-        os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)  # read at start by child processes
-        libc = _libc()
-        if libc is not None:
-            libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)  # this process: arenas made from now on
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        pool = getattr(pa, f"{ARROW_POOL}_memory_pool")()
-        if pa.default_memory_pool().backend_name != pool.backend_name:
-            pa.set_memory_pool(pool)
-    return pa.default_memory_pool().backend_name
-
-
-@functools.cache
-def _libc():
-    """glibc (malloc_trim, mallopt), or None off glibc."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim, libc.mallopt  # noqa: B018 (both exist: glibc)
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-def release_memory() -> None:
-    """Give freed memory back to the system after a batch: Arrow's pool, then the C heap
-    (glibc keeps freed blocks of large Python objects and Parquet buffers otherwise)."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
 
 
 def mark_killed_runs(store: OutputStore, logger) -> None:
@@ -163,7 +109,6 @@ def init_worker() -> None:
     `getppid()` after a kill in its first second would watch its new parent (init) and never
     exit."""
     os.environ.update(NATIVE_POOL_ENV)
-    tune_memory()
     spawner = multiprocessing.parent_process()
     parent = spawner.pid if spawner is not None and spawner.pid else os.getppid()
     if os.getppid() != parent:  # the flow process died while this worker started

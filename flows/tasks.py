@@ -40,10 +40,10 @@ from flows.dedup_state import (
 )
 from flows.hooks import hook_point
 from flows.ledger import ledger_rows, prior_input_ids, write_input_ids, write_ledger_rows
+from flows.memory import release_memory
 from flows.plan import RunOptions
 from flows.progress import report_chunk
 from flows.readers import InputFile, read_documents
-from flows.runners import release_memory
 from flows.staging import Staging
 from flows.storage import localized
 from flows.store import OutputStore, fsync_file, write_json, write_npy, write_parquet
@@ -101,7 +101,7 @@ def language_cache(engine: str) -> dict:
 
 
 def _released(task, task_run, state) -> None:
-    """Task hook: hand the memory a batch freed back to the system (flows/runners.py)."""
+    """Task hook: hand the memory a batch freed back to the system (flows/memory.py)."""
     release_memory()
 
 
