@@ -165,43 +165,24 @@ def state_bytes(out: Path) -> int:
 
 
 def _run_cli(corpus: Path, out: Path, env: dict) -> dict:
-    """`winnow run` in a child process: wall seconds and the tree's peak RSS (sampled every
-    50 ms, as benchmarks/bench_pipeline.py does)."""
-    import contextlib
+    """`winnow run` in a child process: wall seconds and the tree's peak RSS (the shared
+    sampler of benchmarks/_shared.py, as bench_pipeline.py and bench_peer.py use)."""
     import subprocess
-    import threading
 
-    import psutil
+    from _shared import TreeSampler
 
     cmd = [sys.executable, "-m", "flows.cli", "run", str(corpus), "--output", str(out), "--quiet"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    peak, stop = 0, threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        root = psutil.Process(proc.pid)
-        while not stop.is_set():
-            rss = 0
-            with contextlib.suppress(psutil.Error):
-                for p in [root, *root.children(recursive=True)]:
-                    with contextlib.suppress(psutil.Error):
-                        rss += p.memory_info().rss
-            peak = max(peak, rss)
-            stop.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, stderr = proc.communicate()
+    with TreeSampler(proc.pid) as sampler:
+        stdout, stderr = proc.communicate()
     seconds = time.perf_counter() - t0
-    stop.set()
-    sampler.join()
     if proc.returncode != 0:
         sys.exit(f"run failed ({proc.returncode}):\n{stdout}\n{stderr[-4000:]}")
     docs = int(stdout.split("documents", 1)[1].split()[0])
-    return {"seconds": seconds, "peak_rss_mb": peak / 1024**2, "documents": docs}
+    return {"seconds": seconds, "peak_rss_mb": sampler.result().peak_mb, "documents": docs}
 
 
 def print_table(results: dict[int, dict]) -> None:

@@ -26,7 +26,6 @@ parallelism probe before and after (2.0x = two free cores).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import json
 import os
@@ -36,7 +35,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,15 +42,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _shared import TreeSampler  # noqa: E402
 from bench_pipeline import fmt_table, probe_parallelism, read_corpus_texts  # noqa: E402
 
 PEER_PYTHON = ROOT / "benchmarks" / ".peer-venv" / "bin" / "python"
 PEER_SCRIPT = ROOT / "benchmarks" / "peer" / "datatrove_run.py"
 SHARDS = 8
-MIB = 1024**2
-# Command-line marks of a Prefect API server process: Prefect's temporary server (uvicorn
-# serving prefect.server), `prefect server start`, winnow's own server (flows/server.py).
-SERVER_MARKS = ("uvicorn", "prefect.server", "flows.server serve", "prefect server start")
 
 
 @dataclass
@@ -69,12 +64,6 @@ class Run:
 
 
 # ---------------------------------------------------------------- pure helpers (tested)
-def is_server_cmdline(cmdline: list[str]) -> bool:
-    """True when a command line is a Prefect API server's."""
-    text = " ".join(cmdline)
-    return any(mark in text for mark in SERVER_MARKS)
-
-
 def count_lines(text: str) -> int:
     """Lines of a document as bench_pipeline counts them (no trailing newline line)."""
     return len(text.rstrip("\n").split("\n"))
@@ -145,57 +134,17 @@ def first_kept_index(texts: list[str], peer_python: Path, work: Path, limit: int
 # ---------------------------------------------------------------- measuring
 def run_tree(tool: str, label: str, cmd: list[str], cwd: Path, env: dict[str, str]) -> Run:
     """Run cmd; wall time and peak RSS of its process tree (with and without server processes)."""
-    import psutil
-
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    peak = peak_ns = 0
-    servers: set[int] = set()
-    stop = threading.Event()
-
-    def sample() -> None:
-        # every 0.1 s; the tree is re-listed every 5th sample (listing scans /proc)
-        nonlocal peak, peak_ns
-        try:
-            root = psutil.Process(proc.pid)
-        except psutil.Error:
-            return
-        tree: list = []
-        server_pids: set[int] = set()
-        tick = 0
-        while not stop.is_set():
-            try:
-                if tick % 5 == 0:
-                    tree = [root, *root.children(recursive=True)]
-                    for p in tree:
-                        with contextlib.suppress(psutil.Error):
-                            if p.pid in server_pids or is_server_cmdline(p.cmdline()):
-                                server_pids.add(p.pid)
-                                server_pids.update(c.pid for c in p.children(recursive=True))
-                    servers.update(server_pids)
-            except psutil.Error:
-                return
-            tick += 1
-            total = ns = 0
-            for p in tree:
-                with contextlib.suppress(psutil.Error):
-                    rss = p.memory_info().rss
-                    total += rss
-                    ns += 0 if p.pid in server_pids else rss
-            peak, peak_ns = max(peak, total), max(peak_ns, ns)
-            stop.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
+    with TreeSampler(proc.pid) as sampler:
+        out, err = proc.communicate()
     wall = time.perf_counter() - t0
-    stop.set()
-    sampler.join()
     if proc.returncode != 0:
         sys.exit(f"{tool} on {label} failed ({proc.returncode}):\n{err[-4000:]}")
-    return Run(tool, label, wall, peak / MIB, peak_ns / MIB, len(servers), out)
+    peak = sampler.result()
+    return Run(tool, label, wall, peak.peak_mb, peak.peak_no_server_mb, peak.server_processes, out)
 
 
 def summarize(runs: list[Run], fixed: list[Run], lines: int) -> dict:

@@ -40,6 +40,7 @@ from flows.dedup_state import (
 )
 from flows.hooks import hook_point
 from flows.ledger import ledger_rows, prior_input_ids, write_input_ids, write_ledger_rows
+from flows.memory import release_memory
 from flows.plan import RunOptions
 from flows.progress import report_chunk
 from flows.readers import InputFile, read_documents
@@ -100,6 +101,15 @@ def language_cache(engine: str) -> dict:
     return cache
 
 
+def _released(task, task_run, state) -> None:
+    """Task hook: hand the memory a batch freed back to the system (flows/memory.py)."""
+    release_memory()
+
+
+# Data tasks end by releasing freed memory in the process that ran them (a worker's too).
+RELEASE = {"on_completion": [_released], "on_failure": [_released]}
+
+
 def errors_table(errors: list[ErrorRecord], run_id: str) -> pa.Table:
     return pa.Table.from_pylist(
         [{**dataclasses.asdict(e), "run_id": run_id} for e in errors], schema=schemas.ERRORS
@@ -152,7 +162,7 @@ def _write_extracted(
     write_ledger_rows(ledger, staging.batch_ledger(batch))
 
 
-@task(task_run_name="extract-{batch:05d}", cache_policy=NO_CACHE, retries=0)
+@task(task_run_name="extract-{batch:05d}", cache_policy=NO_CACHE, retries=0, **RELEASE)
 def extract_batch(
     files: list[InputFile],
     staging: Staging,
@@ -194,7 +204,7 @@ def extract_batch(
             if chunk.documents:
                 writer.write_table(pa.table(chunk.columns, schema=schemas.LABELS))
                 n_lines += len(chunk.columns["doc_id"])
-            docs.extend(chunk.documents)
+            docs.extend(dataclasses.replace(d, text="") for d in chunk.documents)  # meta only
             errors.extend(chunk.errors)
             key_counts.update(chunk.key_counts)
             report_chunk(batch, files_read[0], n_lines)
@@ -262,7 +272,7 @@ def _sum_counts(tables: list[pa.Table]) -> pa.Table:
     return total.rename_columns(["line_key", "n_docs"])
 
 
-@task(task_run_name="count-keys", cache_policy=NO_CACHE)
+@task(task_run_name="count-keys", cache_policy=NO_CACHE, **RELEASE)
 def count_keys(store: OutputStore, staging: Staging, n_batches: int) -> Path:
     """Documents per line key: this run's batches (its state part) plus every committed run."""
     parts = [pq.read_table(staging.batch_keys(b)) for b in range(n_batches)]
@@ -292,7 +302,7 @@ def _signatures(texts: list[str], config: PipelineConfig) -> np.ndarray:
     )
 
 
-@task(task_run_name="flag-{batch:05d}", cache_policy=NO_CACHE)
+@task(task_run_name="flag-{batch:05d}", cache_policy=NO_CACHE, **RELEASE)
 def flag_batch(
     staging: Staging,
     batch: int,
@@ -444,7 +454,7 @@ def _near_duplicates(
     return found
 
 
-@task(task_run_name="dedup", cache_policy=NO_CACHE)
+@task(task_run_name="dedup", cache_policy=NO_CACHE, **RELEASE)
 def dedup_documents(
     store: OutputStore, staging: Staging, n_batches: int, run_id: str, config: PipelineConfig
 ) -> Path:
@@ -480,7 +490,7 @@ def dedup_documents(
     return path
 
 
-@task(task_run_name="load", cache_policy=NO_CACHE)
+@task(task_run_name="load", cache_policy=NO_CACHE, **RELEASE)
 def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadResult:
     """Write the run's unique documents into `documents/lang=<xx>/part-<run>.parquet`.
 

@@ -41,16 +41,6 @@ def test_write_jsonl_gz_keeps_documents_and_order(tmp_path: Path) -> None:
     assert [r["id"] for r in got] == ["0", "1", "2", "3"]
 
 
-def test_server_cmdlines() -> None:
-    """Prefect server processes are told apart from the run's own."""
-    assert bench_peer.is_server_cmdline(
-        ["python", "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"]
-    )
-    assert bench_peer.is_server_cmdline(["python", "-m", "flows.server serve", "--port", "1"])
-    assert not bench_peer.is_server_cmdline(["python", "-m", "flows.cli", "run", "x"])
-    assert not bench_peer.is_server_cmdline(["python", "-m", "flows.reaper", "12"])
-
-
 def test_rates_and_summary() -> None:
     """net lines/s takes the fixed cost off; the CLI summary parses."""
     assert bench_peer.net_rate(1000, 3.0, 1.0) == 500.0

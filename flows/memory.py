@@ -1,0 +1,56 @@
+"""Process-wide memory settings of winnow processes, and handing freed memory back after a batch.
+
+Standard library only: `flows/__init__.py` applies the defaults before pyarrow is imported
+(Arrow picks its allocator once, at import, from ARROW_DEFAULT_MEMORY_POOL).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+
+# Arrow's allocator: the C library's. The pyarrow wheels default to mimalloc, which keeps
+# freed pages in per-thread heaps (count-keys' threaded group_by left +52 MiB of RSS in the
+# flow process, never returned). Peak RSS of the flow process, 1 worker, 100k benchmark lines
+# (README, Performance): mimalloc ~430 MiB, jemalloc ~400, system with MALLOC_ARENAS ~340.
+ARROW_POOL = "system"
+# glibc arenas per process (default 8 per core): each thread that mallocs gets an arena of its
+# own and keeps what it freed there, so the task thread, the flow thread and Arrow's pool
+# threads each held a batch's worth. Two: little lock contention (Python holds the GIL).
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # mallopt parameter number (glibc malloc.h)
+MEMORY_ENV = {"ARROW_DEFAULT_MEMORY_POOL": ARROW_POOL, "MALLOC_ARENA_MAX": str(MALLOC_ARENAS)}
+
+
+@functools.cache
+def _libc():
+    """glibc (malloc_trim, mallopt), or None off glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim, libc.mallopt  # noqa: B018 (both exist: glibc)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def apply_memory_defaults() -> None:
+    """MEMORY_ENV where the user set nothing (inherited by worker processes), and the arena cap
+    for this process too (glibc reads MALLOC_ARENA_MAX only at start; mallopt from now on)."""
+    arena_set = bool(os.environ.get("MALLOC_ARENA_MAX"))
+    for key, value in MEMORY_ENV.items():
+        os.environ.setdefault(key, value)
+    libc = _libc()
+    if not arena_set and libc is not None:
+        libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system after a batch: Arrow's pool, then the C heap
+    (glibc keeps freed blocks of large Python objects and Parquet buffers otherwise)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
