@@ -92,13 +92,17 @@ def paired_ratio(num: list[float], den: list[float]) -> float:
     return statistics.median(a / b for a, b in zip(num, den, strict=True))
 
 
+def _count(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
 def parse_winnow_summary(stdout: str) -> dict[str, int]:
     """documents, kept and lines from `winnow run`'s summary."""
     out: dict[str, int] = {}
-    if m := re.search(r"documents\s+(\d+) \((\d+) kept\)", stdout):
-        out["documents"], out["kept"] = int(m[1]), int(m[2])
-    if m := re.search(r"^\s*lines\s+(\d+)", stdout, re.M):
-        out["lines"] = int(m[1])
+    if m := re.search(r"documents\s+([\d,]+) \(([\d,]+) kept", stdout):
+        out["documents"], out["kept"] = _count(m[1]), _count(m[2])
+    if m := re.search(r"^\s*lines\s+([\d,]+)", stdout, re.M):
+        out["lines"] = _count(m[1])
     return out
 
 

@@ -53,3 +53,12 @@ def test_rates_and_summary() -> None:
         "kept": 2400,
         "lines": 100000,
     }
+    # the real summary groups thousands and may say more after `kept`
+    out = (
+        "  documents       2,680 (2,327 kept, 3 with no content left)\n  lines           100,435\n"
+    )
+    assert bench_peer.parse_winnow_summary(out) == {
+        "documents": 2680,
+        "kept": 2327,
+        "lines": 100435,
+    }
