@@ -303,6 +303,7 @@ def _signatures(texts: list[str], config: PipelineConfig) -> np.ndarray:
 
 
 @task(task_run_name="flag-{batch:05d}", cache_policy=NO_CACHE, **RELEASE)
+@paused_gc()  # the batch's objects have no cycles: see transforms.rows.paused_gc
 def flag_batch(
     staging: Staging,
     batch: int,
@@ -314,20 +315,6 @@ def flag_batch(
 ) -> FlagResult:
     """Boilerplate flags, final languages and document rows of one batch (and the MinHash
     signatures of its documents, so the serial dedup task only selects rows)."""
-    with paused_gc():  # the batch's objects have no cycles: see transforms.rows.paused_gc
-        return _flag_batch(staging, batch, key_counts, config, options, run_id, renames)
-
-
-def _flag_batch(
-    staging: Staging,
-    batch: int,
-    key_counts: Path,
-    config: PipelineConfig,
-    options: RunOptions,
-    run_id: str,
-    renames: Path | None,
-) -> FlagResult:
-    """The body of `flag_batch`."""
     labels = pq.read_table(staging.labels(batch)).to_pandas()
     metas = pq.read_table(staging.doc_meta(batch)).to_pylist()
     if not metas:  # every file of the batch was unreadable: empty outputs, same layout

@@ -7,7 +7,7 @@ keys are `Reason` codes of that module (`lexicon_*`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
 # Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt, and the commonest
@@ -339,50 +339,43 @@ def split_alternatives(pattern: str) -> list[str]:
     """
     out: list[str] = []
     cur: list[str] = []
-    depth, in_class, i = 0, False, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            cur.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c in "()":
-            depth += 1 if c == "(" else -1
-        elif c == "|" and depth == 0:
+    for _, token, depth, active in _scan_regex(pattern):
+        if active and token == "|" and depth == 0:
             out.append("".join(cur))
             cur = []
-            i += 1
-            continue
-        cur.append(c)
-        i += 1
+        else:
+            cur.append(token)
     out.append("".join(cur))
     return out
 
 
 def _group_end(pattern: str) -> int:
     """Index just past the group that opens at pattern[0] (which is "(")."""
+    for i, token, depth, active in _scan_regex(pattern):
+        if active and token == ")" and depth == 0:
+            return i + 1
+    return len(pattern)
+
+
+def _scan_regex(pattern: str) -> Iterator[tuple[int, str, int, bool]]:
+    """(index, token, group depth after it, active) per token of a regex: an escape is one
+    inactive token; tokens inside a [...] class (and its closing ]) are inactive."""
     depth, in_class, i = 0, False, 0
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
+            yield i, pattern[i : i + 2], depth, False
             i += 2
             continue
+        active = not in_class
         if in_class:
             in_class = c != "]"
         elif c == "[":
             in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        yield i, c, depth, active
         i += 1
-    return len(pattern)
 
 
 _SPECIAL = frozenset("\\()[].^$|?*+{}")
