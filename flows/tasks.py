@@ -297,6 +297,7 @@ def _label_columns(labels, key_counts: Path) -> dict[str, list]:
 
 
 def _signatures(texts: list[str], config: PipelineConfig) -> np.ndarray:
+    """MinHash signatures of texts in the config's layout (flag stage, and dedup's fallback)."""
     return text_signatures(
         texts, shingle_words=config.shingle_words, num_perm=config.signature_width
     )
@@ -371,11 +372,7 @@ def _batch_signatures(
         if sigs.shape[1] == config.signature_width:
             return sigs[rows]
     texts = pq.read_table(staging.documents(batch), columns=["text"])["text"].to_pylist()
-    return text_signatures(
-        [texts[i] for i in rows.tolist()],
-        shingle_words=config.shingle_words,
-        num_perm=config.signature_width,
-    )
+    return _signatures([texts[i] for i in rows.tolist()], config)
 
 
 def _active_signatures(
