@@ -304,7 +304,6 @@ def _signatures(texts: list[str], config: PipelineConfig) -> np.ndarray:
 
 
 @task(task_run_name="flag-{batch:05d}", cache_policy=NO_CACHE, **RELEASE)
-@paused_gc()  # the batch's objects have no cycles: see transforms.rows.paused_gc
 def flag_batch(
     staging: Staging,
     batch: int,
@@ -316,50 +315,53 @@ def flag_batch(
 ) -> FlagResult:
     """Boilerplate flags, final languages and document rows of one batch (and the MinHash
     signatures of its documents, so the serial dedup task only selects rows)."""
-    labels = pq.read_table(staging.labels(batch)).to_pandas()
-    metas = pq.read_table(staging.doc_meta(batch)).to_pylist()
-    if not metas:  # every file of the batch was unreadable: empty outputs, same layout
-        write_parquet(schemas.LINES.empty_table(), staging.lines_part(batch))
-        write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
-        return FlagResult()
-    _renamed(metas, labels, renames, batch)
-    columns = _label_columns(labels, key_counts)
-    doc_ids = [m["doc_id"] for m in metas]
-    flagged = flag_documents(
-        columns, doc_ids, engine=options.lang_engine, boilerplate=config.boilerplate
-    )
-    # pandas keeps the lines files' schema metadata as it has always been (byte-identical)
-    lines = labels.iloc[flagged.order].reset_index(drop=True)
-    for name, values in flagged.line_columns.items():
-        lines[name] = values
-    lines["run_id"] = run_id
-    table = pa.Table.from_pandas(
-        lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False
-    )
-    write_parquet(table, staging.lines_part(batch))
-    docs = [
-        {**meta, **row, "run_id": run_id} for meta, row in zip(metas, flagged.rows, strict=True)
-    ]
-    staged = pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED)
-    write_parquet(staged, staging.documents(batch))
-    if config.near_dup:
-        texts = [d["text"] for d in docs]
-        write_npy(_signatures(texts, config), staging.signatures(batch))
-    hook_point(f"flag-{batch}")
-    is_bp = flagged.line_columns["is_boilerplate"]
-    _logger().info(
-        "flag batch %05d: %d documents, %d lines, %d boilerplate",
-        *(batch, len(docs), len(lines), sum(is_bp)),
-    )
-    texts = [columns["text"][i] for i in flagged.order]
-    keys = [columns["line_key"][i] for i in flagged.order]
-    return FlagResult(
-        boilerplate_lines=int(sum(is_bp)),
-        reasons=dict(Counter(r for rs in flagged.line_columns["boilerplate_reasons"] for r in rs)),
-        template_lines=tuple(
-            top_template_lines(texts, keys, flagged.line_columns["key_doc_count"], is_bp)
-        ),
-    )
+    with paused_gc():  # the batch's objects have no cycles: see transforms.rows.paused_gc
+        labels = pq.read_table(staging.labels(batch)).to_pandas()
+        metas = pq.read_table(staging.doc_meta(batch)).to_pylist()
+        if not metas:  # every file of the batch was unreadable: empty outputs, same layout
+            write_parquet(schemas.LINES.empty_table(), staging.lines_part(batch))
+            write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
+            return FlagResult()
+        _renamed(metas, labels, renames, batch)
+        columns = _label_columns(labels, key_counts)
+        doc_ids = [m["doc_id"] for m in metas]
+        flagged = flag_documents(
+            columns, doc_ids, engine=options.lang_engine, boilerplate=config.boilerplate
+        )
+        # pandas keeps the lines files' schema metadata as it has always been (byte-identical)
+        lines = labels.iloc[flagged.order].reset_index(drop=True)
+        for name, values in flagged.line_columns.items():
+            lines[name] = values
+        lines["run_id"] = run_id
+        table = pa.Table.from_pandas(
+            lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False
+        )
+        write_parquet(table, staging.lines_part(batch))
+        docs = [
+            {**meta, **row, "run_id": run_id} for meta, row in zip(metas, flagged.rows, strict=True)
+        ]
+        staged = pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED)
+        write_parquet(staged, staging.documents(batch))
+        if config.near_dup:
+            texts = [d["text"] for d in docs]
+            write_npy(_signatures(texts, config), staging.signatures(batch))
+        hook_point(f"flag-{batch}")
+        is_bp = flagged.line_columns["is_boilerplate"]
+        _logger().info(
+            "flag batch %05d: %d documents, %d lines, %d boilerplate",
+            *(batch, len(docs), len(lines), sum(is_bp)),
+        )
+        texts = [columns["text"][i] for i in flagged.order]
+        keys = [columns["line_key"][i] for i in flagged.order]
+        return FlagResult(
+            boilerplate_lines=int(sum(is_bp)),
+            reasons=dict(
+                Counter(r for rs in flagged.line_columns["boilerplate_reasons"] for r in rs)
+            ),
+            template_lines=tuple(
+                top_template_lines(texts, keys, flagged.line_columns["key_doc_count"], is_bp)
+            ),
+        )
 
 
 def _batch_signatures(
