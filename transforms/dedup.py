@@ -10,7 +10,7 @@ import numpy as np
 import xxhash
 
 from transforms.config import LSH_BANDS, LSH_ROWS, SHINGLE_WORDS  # FineWeb: 14 x 8, 5-grams
-from transforms.lines import normalize_line
+from transforms.lines import group_texts, normalize_line
 
 
 @dataclass(frozen=True)
@@ -202,17 +202,11 @@ def text_signatures(
     (2, 4)
     """
     parts = [np.empty((0, num_perm), np.uint32)]
-    lo = 0
-    while lo < len(texts):
-        hi, size = lo, 0
-        while hi < len(texts) and (hi == lo or size < SIGNATURE_GROUP_CHARS):
-            size += len(texts[hi])
-            hi += 1
-        words = [_text_words(t) for t in texts[lo:hi]]
+    for group in group_texts(texts, chars=SIGNATURE_GROUP_CHARS):
+        words = [_text_words(texts[i]) for i in group]
         sizes = np.fromiter(map(len, words), np.int64, len(words))
         flat, counts = _shingles_of(_word_hashes(words), sizes, shingle_words)
         parts.append(_minhash_flat(flat, counts, num_perm=num_perm, seed=MINHASH_SEED))
-        lo = hi
     return np.concatenate(parts)
 
 

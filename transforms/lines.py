@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -113,3 +113,24 @@ def line_keys(texts: Sequence[str]) -> list[int]:
     """
     keys = {t: line_key(t) for t in dict.fromkeys(texts)}
     return list(map(keys.__getitem__, texts))
+
+
+def group_texts(
+    texts: Sequence[str], *, chars: int, indices: Iterable[int] | None = None
+) -> Iterator[list[int]]:
+    """Indices of `texts` (all, or `indices`) in consecutive groups, each closed as soon as it
+    holds at least `chars` characters: bounded work per call of a batch-wide kernel.
+
+    >>> list(group_texts(["ab", "c", "de", "f"], chars=3))
+    [[0, 1], [2, 3]]
+    """
+    group: list[int] = []
+    size = 0
+    for i in range(len(texts)) if indices is None else indices:
+        group.append(i)
+        size += len(texts[i])
+        if size >= chars:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from transforms.lines import group_texts
+
 # Gopher quality thresholds (Rae et al. 2021, app. A, table A1; DataTrove defaults).
 GOPHER_MIN_WORDS = 50
 GOPHER_MAX_WORDS = 100_000
@@ -448,15 +450,7 @@ def measure_quality(texts: Sequence[str]) -> list[dict[str, float | int | None]]
     empty = {name: 0 if kind == "int" else None for name, kind in QUALITY_COLUMNS.items()}
     out = [dict(empty) for _ in texts]
     live = [i for i, t in enumerate(texts) if t.strip()]  # no content: 0 counts, no ratios
-    group: list[int] = []
-    size = 0
-    for i in live:
-        group.append(i)
-        size += len(texts[i])
-        if size >= QUALITY_GROUP_CHARS:
-            _measure_group(texts, group, out)
-            group, size = [], 0
-    if group:
+    for group in group_texts(texts, chars=QUALITY_GROUP_CHARS, indices=live):
         _measure_group(texts, group, out)
     return out
 
