@@ -282,18 +282,48 @@ def throughput(n_lines: int, fn: Callable[[], object], repeat: int = 3) -> float
     return n_lines / best
 
 
+def extracted_region(page: dict, margin: int) -> slice:
+    """The lines from `margin` lines before the first labelled content line to `margin` after
+    the last: the page as a first-pass extractor leaves it (the plain-text proxy)."""
+    content = [i for i, lab in enumerate(page["labels"]) if lab == "content"]
+    if not content:
+        return slice(0, 0)
+    return slice(max(content[0] - margin, 0), content[-1] + margin + 1)
+
+
+def trim_pages(
+    pages: list[dict], langs: list[list[str]], margin: int
+) -> tuple[list[dict], list[list[str]]]:
+    """Pages cut to their `extracted_region` (pages without content lines dropped)."""
+    out_pages, out_langs = [], []
+    for page, lg in zip(pages, langs, strict=True):
+        cut = extracted_region(page, margin)
+        if cut.stop > cut.start:
+            out_pages.append({**page, "lines": page["lines"][cut], "labels": page["labels"][cut]})
+            out_langs.append(lg[cut])
+    return out_pages, out_langs
+
+
 def evaluate(path: Path, args: argparse.Namespace, base) -> dict[str, list]:
     """Print the tables of one labelled set; return its pages and predictions for speed."""
     pages = load_pages(path)
+    langs = _cached("langs", path, lambda: line_languages(pages))
+    if args.extracted is not None:
+        pages, langs = trim_pages(pages, langs, args.extracted)
     n_lines = sum(len(p["lines"]) for p in pages)
-    print(f"\n## {path.name} ({len(pages)} pages, {n_lines:,} lines)\n")
-    inputs = Inputs(pages, _cached("langs", path, lambda: line_languages(pages)))
+    label = "" if args.extracted is None else f", cut to content +- {args.extracted} lines"
+    print(f"\n## {path.name} ({len(pages)} pages, {n_lines:,} lines{label})\n")
+    inputs = Inputs(pages, langs)
     preds = {"winnow": predict_winnow(pages, inputs)}
     if base is not None:
         preds["before"] = predict_base(base, pages, inputs)
     preds["rule"] = predict_rule(pages)
     if not args.no_justext:
-        jt = _cached("justext", path, lambda: predict_justext(pages))
+        jt = (
+            predict_justext(pages)
+            if args.extracted is not None
+            else _cached("justext", path, lambda: predict_justext(pages))
+        )
         if jt is None:
             print("note: justext not installed; skipping the jusText baseline")
         else:
@@ -366,6 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ablation", action="store_true", help="macro F1 with each signal off")
     ap.add_argument("--speed", action="store_true", help="lines/s of flag_lines")
     ap.add_argument("--base", type=Path, default=None, help="another checkout to compare with")
+    ap.add_argument(
+        "--extracted",
+        type=int,
+        default=None,
+        metavar="MARGIN",
+        help="cut each page to its labelled content +- MARGIN lines (a plain-text proxy)",
+    )
     args = ap.parse_args(argv)
     paths = args.data or [p for p in DEFAULT_DATA if p.exists()] or [SAMPLE_DATA]
     if paths == [SAMPLE_DATA] and not args.data:
