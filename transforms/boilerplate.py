@@ -299,7 +299,7 @@ def _lexicon_codes(
         return ()
     if low is None:
         low = s.lower()
-    if lx.WHOLE_LINE_RE.fullmatch(low):
+    if low.startswith(lx.WHOLE_LINE_STARTS) and lx.WHOLE_LINE_RE.fullmatch(low):
         return _NAVIGATION
     if not lx.LEXICON_FILTER(low, tokens):  # a cheap necessary condition first
         return ()
@@ -456,7 +456,7 @@ def _line_evidence(
     if (
         _C.DATE_LINE in rules
         and len(s) < SHORT_LINE_CHARS
-        and (lx.DATE_LINE.match(s) or lx.RELATIVE_TIME.match(s))
+        and (lx.DATE_LINE.match(s) or lx.RELATIVE_TIME.match(s) or lx.BYLINE.match(s))
     ):
         strong.append(_C.DATE_LINE)
     if words < config.min_words and _C.TOO_FEW_WORDS in rules:

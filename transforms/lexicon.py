@@ -45,6 +45,12 @@ LEXICON: dict[str, list[str]] = {
         r"assine (já|agora)",
         r"premium ?histor",
         r"^unterstützen sie (diese|unsere|uns)\b|^unterstütze (das|uns|unsere)\b",
+        # "this content is for subscribers" notices of de, es, fr, sv, fi
+        # (each led by a rare word: the prefilter tests a line's words against the leading
+        # word, so "nur für" or "para" would send most German or Spanish lines to the regexes)
+        r"réservée?s? aux (abonnés|membres)|exklusiv für (abonnenten|abonnentinnen|mitglieder)",
+        r"(exclusivo|solo|sólo) para (suscriptores|socios)\b|endast för (prenumeranter|medlemmar)\b",
+        r"vain tilaajille",
     ],
     "lexicon_login": [
         r"\blog ?in\b",
@@ -77,6 +83,9 @@ LEXICON: dict[str, list[str]] = {
         r"^(войти|вход|регистрация|выйти)\b",
         r"^(σύνδεση|είσοδος|εγγραφή|αποσύνδεση)\b",
         r"^(登录|注册|登入|退出)",
+        # forgotten-password links of de, es, fr, sv, fi
+        r"mot de passe oublié|passwort vergessen|olvidaste (tu|su) contraseña",
+        r"glömt (ditt )?lösenord|unohditko salasana",
     ],
     "lexicon_share": [
         r"^share (this|on|via|the)\b",
@@ -110,6 +119,10 @@ LEXICON: dict[str, list[str]] = {
         r"^(jaa|jaa sivu|jaa artikkeli)\b",
         r"^κοινοποίηση\b",
         r"^分享到",
+        # "send by e-mail" buttons
+        r"^(envoyer par (e-?mail|courriel)|per e-?mail (versenden|senden|teilen|empfehlen)|"
+        r"enviar por (correo|e-?mail)|skicka (med|som|via) e-?post|lähetä sähköpostilla|"
+        r"(e-mail|email) this( (article|story|page|post))?)\W*$",
     ],
     "lexicon_cookie": [
         r"\b(your data is being processed|vendors processing your data|legitimate interest)\b",
@@ -147,7 +160,7 @@ LEXICON: dict[str, list[str]] = {
         r"\b(getty images|shutterstock|istock|alamy)(\.com)?\W*$",
         # photo credits closing a caption: "(Foto: dpa)", "Foto: Andina", "(REUTERS/Name)"
         r"\((foto|fotos|bild|bildquelle|quelle|imagen|photo|credit|crédito|symbolbild)\b[^()]{0,60}\)\W*$",
-        r"\b(foto|imagen|bild|photo|fotografía): [^.:;]{1,40}$",
+        r"\b(foto|imagen|bild|photo|fotografía|crédit photo|crédits? photos?|kuva)\s?: [^.:;]{1,40}$",
         r"\((reuters|afp|ap|efe|dpa|epa)(/[^()]{1,40})?\)\W*$",
         r"^(photograph|photo|picture|image) by ",
         # licence and liability notices
@@ -218,6 +231,19 @@ LEXICON: dict[str, list[str]] = {
         r"^похожие (статьи|новости|материалы)\b",
         r"^(διαβάστε (επίσης|ακόμα|περισσότερα)|δείτε (επίσης|ακόμα)|σχετικά άρθρα)\b",
         r"^(相关新闻|相关阅读|相关文章|相關新聞|推荐阅读|阅读全文|上一篇|下一篇|返回顶部|责任编辑|点击排行)",
+        # see-also and you-may-also-like headings, reading times, back-to-top links, tables of
+        # contents of en, de, es, fr, sv, fi
+        r"^(see also|read also|also read|siehe auch|ver también|se även|katso myös)(\s?:|\W*$)",
+        r"^vous (aimerez|pourriez aimer)( peut-être)?( aussi| également)?\b",
+        r"^du (kanske|kan) (också )?(gilla|gillar|vara intresserad)\b",
+        r"^saatat (myös )?(pitää|olla kiinnostunut)\b|^(sinua voisi|voisit) (myös )?kiinnostaa\b",
+        r"^(customers|kunden|les clients|los clientes|kunder) (who|die|qui|que|som) [^.]{0,40}"
+        r"\b(also|auch|aussi|también|även|också)\b[^.]{0,40}$",
+        r"^(reading time|temps de lecture|lesezeit|lesedauer|tiempo de lectura|lästid|lukuaika)"
+        r"\s?:?\s?(ca\.? |env\.? |~)?\d+\s?(min|minutes?|minuten|minutos|minuter|minuuttia)\W*$",
+        r"^(retour en haut( de (la )?page)?|volver arriba|ir arriba|till toppen|takaisin ylös|"
+        r"zum seitenanfang|seitenanfang)\W*$",
+        r"^(sommaire|sisällysluettelo|sisällys|innehåll)\W*$",
     ],
     "lexicon_newsletter": [
         r"newsletter|nyhetsbrev|nyhedsbrev|nieuwsbrief",
@@ -225,6 +251,7 @@ LEXICON: dict[str, list[str]] = {
         r"\bsubscribe\b",
         r"\babonnieren\b",
         r"\babonner\b",
+        r"uutiskirje|lettre d'information",
     ],
     "lexicon_comment": [
         r"^(leave|post|add) a (comment|reply)\b",
@@ -264,6 +291,36 @@ LEXICON: dict[str, list[str]] = {
         r"^(\d+ )?(kommentare|comentarios|commentaires|kommentit|kommentarer|komentarze|"
         r"комментари\w*|σχόλια)\W*\d*$",
         r"^(发表评论|评论)",
+        # forum and Q&A furniture of en, de, es, fr, sv, fi: post buttons, member counters,
+        # best-answer labels, askers, profile links, comment prompts and form notices
+        r"^(quote|report( (abuse|post|this))?|citer|signaler|zitieren|melden|citar|reportar|"
+        r"denunciar|citera|anmäl|svara|lainaa|ilmoita( asiaton( viesti)?)?|gefällt mir|"
+        r"j'aime|me gusta|gilla|tykkää)$",
+        r"^(inscrit( le| depuis)?|messages|registriert( seit)?|beiträge|dabei seit|mitglied seit|"
+        r"registrado( desde)?|mensajes|miembro desde|medlem sedan|inlägg|registrerad|"
+        r"liittynyt|viestejä|viestit|rekisteröitynyt)\s?: ",
+        r"^(best answer|accepted answer|meilleure réponse|beste antwort|mejor respuesta|"
+        r"bästa svar(et)?|paras vastaus)\W*$",
+        r"^(asked|answered) (by|on) |^(question posée|réponse) (par|le) |^(frage|gefragt) von |"
+        r"^(pregunta|respuesta) de \S+( \S+)? el\b|^(fråga|svar) från |^(kysyjä|vastaaja)\s?:",
+        r"^((view|see) (full )?profile|voir (le )?profil|profil anzeigen|ver (el )?perfil|"
+        r"visa profil(en)?|näytä profiili)$",
+        r"^(lämna en kommentar|skriv en kommentar|kommentera|jätä kommentti|kirjoita kommentti|"
+        r"écrire un commentaire|escribe un comentario|réagir|reagieren|comments)\W*$",
+        r"kommer inte att publiceras|kommer inte publiceras|sähköpostiosoitettasi ei julkaista",
+        r"^(did you (like|enjoy) this|was this (article|page|answer|review|information) "
+        r"(helpful|useful))\b",
+        r"^(cet article|cette page|cette réponse) vous a|^(hat|haben) (ihnen|dir) (dieser|der) "
+        r"(artikel|beitrag) gefallen|^(war|ist) (dieser|der) (artikel|beitrag) hilfreich",
+        r"^¿?(te|le) (ha )?(gustado|resultado útil|sido útil) (este|el|esta) (artículo|contenido|"
+        r"información)|^gillade du (artikeln|inlägget)|^var (artikeln|sidan|svaret) (till )?hjälp|"
+        r"^piditkö (artikkelista|jutusta)|^oliko (tästä|artikkelista|vastauksesta) apua",
+        # review widgets: "Rating: 4.5 out of 5", "Note : 4,5/5 (12 avis)", "Customer reviews (12)"
+        r"^(rating|rated|bewertung|valoración|calificación|note|betyg|arvio|arvosana)\s?:?\s?"
+        r"[\d.,]+\s?(/|out of|von|de|sur|av)\s?\d",
+        r"^(customer reviews|reviews|kundenbewertungen|bewertungen|avis( clients)?|"
+        r"opiniones( de (los )?clientes)?|valoraciones|kundrecensioner|recensioner|omdömen|"
+        r"asiakasarviot|arvostelut)\s?(\(\d+\))?\W*$",
     ],
 }
 # Whole lines that are navigation, share buttons or shop widgets in any of the languages.
@@ -279,11 +336,12 @@ WHOLE_LINE = (
     r"(first|last) name ?\*?|e-?mail address ?\*?|search for:|republish this (story|article)|"
     r"get the recipe|get started (today|for free)|free download|order now|book a (consultation|call)|"
     r"close window|connect with us|previous next|prev next|like loading\.\.\.|"
-    r"(your )?(name|phone( number)?|message|website|company) \*|"
+    r"(your (name|phone( number)?|message|website|company)|name|phone( number)?|message|website|"
+    r"company) \*|"
     r"(fornavn|etternavn|efternavn|förnamn|efternamn|vorname|nachname|prénom|voornaam|"
     r"achternaam|cognome|sobrenome|e-?postadresse|e-?postadress|e-?mail-adresse|"
     r"adresse e-?mail|correo electrónico|indirizzo e-?mail|endereço de e-?mail) ?\*?|"
-    r"contact( us)?|about( us)?|sitemap|careers|faq|help|"
+    r"contact( us)?|about( us)?|sitemap|careers|faq|help|nous contacter|contactez-nous|"
     r"hjem|forside|søk|søg|sök|meny|startseite|suche|accueil|recherche|inicio|buscar|"
     r"zoeken|cerca|pesquisar|del|dela|teilen|partager|compartir|condividi|delen|"
     r"loading(\.\.\.)?|advertisement|annonse|annons|anzeige|publicité|publicidad|"
@@ -308,6 +366,19 @@ WHOLE_LINE = (
     r"föregående|visa mer|visa alla|läs mer|"
     r"lisää ostoskoriin|ostoskori|osta( nyt)?|oma tili|ota yhteyttä|seuraava|edellinen|"
     r"näytä lisää|näytä kaikki|lue lisää"
+    r"|"
+    # stock, quantity, tax and article-number lines of shops; pagination
+    r"in stock|out of stock|auf lager|nicht auf lager|sofort lieferbar|en stock|agotado|"
+    r"en rupture de stock|i lager|slut i lager|varastossa|loppu varastosta|"
+    r"quantity|menge|anzahl|cantidad|quantité|antal|määrä|kpl|"
+    r"tax included|incl\.? (vat|tax)|inkl\.? mwst\.?(,? zzgl\.? versand(kosten)?)?|"
+    r"iva incluido|ttc|prix ttc|inkl\.? moms|sis\.? alv( \d+ ?%)?|"
+    r"(sku|ean|isbn|art\.?-?nr\.?|artikelnummer|artikelnr\.?|référence|réf\.?|referencia|"
+    r"ref\.?|tuotenumero|tuotekoodi|produktnummer)(\s?[:#]\s?|\s)[\w-]*\d[\w-]*|"
+    r"(page|seite|página|sida|sivu)\s\d+\s?(of|von|de|sur|av|/)\s?\d+|"
+    r"(free (shipping|delivery)|kostenlose[rn]? (versand|lieferung)|versandkostenfrei|"
+    r"envío (gratis|gratuito)|livraison (gratuite|offerte)|fri frakt|gratis frakt|"
+    r"ilmainen (toimitus|kuljetus)|maksuton toimitus)( [^.!?]{0,30}\d[\d.,]*\s?[^\s.!?]{0,6})?"
 )
 
 
@@ -450,6 +521,7 @@ class LexiconFilter:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         prefixes: dict[str, set[str]] = {}
+        exact: set[str] = set()
         starts: set[str] = set()
         substrings: set[str] = set()
         start_residual: list[str] = []
@@ -466,7 +538,10 @@ class LexiconFilter:
             lits = leading_literals(p, letters_only=False)
             if words is not None and all(len(w) >= 3 for w in words):
                 for w in words:
-                    prefixes.setdefault(w[:3], set()).add(w)
+                    if lits is not None and _whole_word(w, lits):
+                        exact.add(w)
+                    else:
+                        prefixes.setdefault(w[:3], set()).add(w)
                 continue
             if lits is not None and all(len(x) >= 2 for x in lits):
                 substrings.update(lits)
@@ -474,6 +549,9 @@ class LexiconFilter:
                 residual.append(p)
         # first three letters -> the leading words that start so (one dict lookup per word)
         self.prefixes = {k: tuple(sorted(v)) for k, v in prefixes.items()}
+        # leading words the pattern ends with a separator after ("\bdel på"): a word of
+        # the line must be exactly one of them ("delivery" is not "del")
+        self.exact = frozenset(exact)
         self.starts = tuple(sorted(starts))
         by_first: dict[str, list[str]] = {}
         for sub in sorted(substrings):
@@ -492,8 +570,12 @@ class LexiconFilter:
             return True
         if self.start_residual is not None and self.start_residual(low) is not None:
             return True
+        if words is None:
+            words = WORD.findall(low)
+        if not self.exact.isdisjoint(words):
+            return True
         get = self.prefixes.get
-        for w in WORD.findall(low) if words is None else words:
+        for w in words:
             leading = get(w[:3])
             if leading is not None and any(map(w.startswith, leading)):
                 return True
@@ -501,6 +583,23 @@ class LexiconFilter:
             if first in low and any(sub in low for sub in subs):
                 return True
         return self.residual is not None and self.residual(low) is not None
+
+
+# Characters that end a `WORD` token and that a phrase literal may hold after its first word.
+_WORD_BREAKS = frozenset(" :;,.!?'’-/()&")
+
+
+def _whole_word(word: str, literals: set[str]) -> bool:
+    """True when every literal that starts with `word` continues with a word break, so a
+    match needs a token equal to `word` (not merely starting with it).
+
+    >>> _whole_word("del", {"del på"}), _whole_word("cookie", {"cookie"})
+    (True, False)
+    >>> _whole_word("del", {"del på", "delen på"})
+    False
+    """
+    after = [lit[len(word) : len(word) + 1] for lit in literals if lit.startswith(word)]
+    return bool(after) and all(c in _WORD_BREAKS for c in after)
 
 
 def word_start(patterns: Sequence[str]) -> list[str]:
@@ -525,23 +624,39 @@ LEXICON_ANY = compile_lexicon([p for pats in _PATTERNS.values() for p in pats])
 LEXICON_FILTER = LexiconFilter([p for pats in _PATTERNS.values() for p in pats])
 # For lowercased lines (cheaper than re.IGNORECASE on the original).
 WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*")
+# What every whole-line entry starts with: one `str.startswith` before the long fullmatch.
+WHOLE_LINE_STARTS = tuple(sorted(leading_literals(WHOLE_LINE, letters_only=False) or ("",)))
 # Menus written as one line: "Home | News | Sport".
 NAV_SEPARATORS = re.compile(r"(\s[|•·»/>]\s.*){2,}")
 # A line that is only a date, a time, or a byline with a date.
+_MONTHS = (
+    r"(?:jan|feb|mar|mär|apr|may|maj|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|févr|avr|"
+    r"juil|déc|ene|abr|ago|dic|mrt|gen|giu|lug|set|ott|fev|out)[a-zéû]*\.?"
+)
 DATE_LINE = re.compile(
-    r"^(?:(?:posted|published|updated|by)\b.{0,60})?"
-    r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|févr|avr|juil|"
-    r"déc|ene|abr|ago|dic|mrt|gen|giu|lug|set|ott|fev|out)[a-zé]*\.? \d{1,2},? \d{4}|"
-    r"\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|"
-    r"févr|avr|juil|déc|ene|abr|ago|dic|mrt|gen|giu|lug|set|ott|fev|out)[a-zé]*\.? \d{4})"
-    r"(?:,? (?:at )?\d{1,2}[:.]\d{2}(?: ?[ap]\.?m\.?)?)?\W*$",
+    r"^(?:(?:posted|published|updated|by|veröffentlicht|aktualisiert|erstellt|stand|publié|"
+    r"mis à jour|publicado|actualizado|publicerad|uppdaterad|julkaistu|päivitetty|muokattu)"
+    r"\b.{0,60})?"
+    rf"(?:\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}|{_MONTHS} \d{{1,2}},? \d{{4}}|"
+    rf"\d{{1,2}}\.? (?:de )?{_MONTHS} (?:de )?\d{{4}}|\d{{1,2}}\. [a-zäö]+kuuta \d{{4}})"
+    r"(?:,?\s(?:at|um|à|a las|kl\.?|klo|-)?\s?\d{1,2}[:.h]\d{2}(?: ?(?:[ap]\.?m\.?|uhr|h))?)?"
+    r"\W*$",
     re.IGNORECASE,
+)
+# A byline that is the whole line: "By Jane Doe", "Von Hans Müller", "Par Jean Dupont", "Por
+# Juan Pérez", "Av Anna Svensson", "Kirjoittanut Matti Virtanen" (case-sensitive: two to six
+# capitalised name words, not an article, so a title-case heading "By The Numbers" stays).
+BYLINE = re.compile(
+    r"^(?:By|BY|Von|VON|Par|PAR|Por|POR|Av|AV|Kirjoittanut|Teksti|Text|Texto|Texte|Autor|"
+    r"Autorin|Auteur|Author|Författare|Kirjoittaja)\s?:?\s"
+    r"(?!(?:The|A|An|Der|Die|Das|Le|La|Les|El|Los|Las|Un|Une|Ein|Eine|En|Ett)\b)"
+    r"[A-ZÀ-ÖØ-Þ][\w'’.-]*,?(?:\s(?:(?:de|van|von|der|la|le|del|y|och|und|and|&)\s)?"
+    r"[A-ZÀ-ÖØ-Þ][\w'’.-]*,?){1,5}\W*$"
 )
 # "79 days ago", "vor 3 Tagen", "il y a 2 heures", "3 dager siden": relative timestamps of
 # bylines, comments and teasers, in the lexicon's ten languages.
 RELATIVE_TIME = re.compile(
-    r"^(?:(?:posted|published|updated|edited)\s+)?(?:"
+    r"^(?:(?:posted|published|updated|edited|för)\s+)?(?:"
     r"(?:\d+|an?|one)\s+(?:second|minute|min|hour|hr|day|week|month|year)s?\s+ago|"
     r"vor\s+(?:\d+|einer?|einem)\s+(?:sekunde|minute|stunde|tag|woche|monat|jahr)\w*|"
     r"il\s+y\s+a\s+\d+\s+(?:seconde|minute|heure|jour|semaine|mois|an)s?|"
@@ -549,6 +664,7 @@ RELATIVE_TIME = re.compile(
     r"há\s+\d+\s+(?:segundo|minuto|hora|dia|semana|mês|mes|ano)\w*|"
     r"\d+\s+(?:sekund|minutt|minut|time|timer|timme|timmar|dag|dage|dager|dagar|uke|uker|uge|"
     r"uger|vecka|veckor|måned|måneder|månad|månader|år)\w*\s+(?:siden|sedan)|"
+    r"\d+\s+(?:sekuntia|minuuttia|tuntia|päivää|viikkoa|kuukautta|vuotta)\s+sitten|"
     r"\d+\s+(?:seconde|minuut|minuten|uur|dag|dagen|week|weken|maand|maanden|jaar)\s+geleden|"
     r"\d+\s+(?:secondi|minuti|ore|ora|giorni|giorno|settimane|mesi|anni|anno)\s+fa"
     r")\W*$",

@@ -160,6 +160,15 @@ def test_the_lexicon_prefilter_never_drops_a_match():
     assert sum(passed) < 0.4 * len(lines)
 
 
+def test_the_whole_line_precheck_never_drops_a_match():
+    """Every whole-line entry starts with one of WHOLE_LINE_STARTS (sample lines and buttons)."""
+    lines = _lexicon_lines() + ["your name *", "company *", "x", "sku: ab-12", "sida 1 av 3"]
+    full = [low for low in lines if lx.WHOLE_LINE_RE.fullmatch(low)]
+    assert len(full) > 50
+    assert [low for low in full if not low.startswith(lx.WHOLE_LINE_STARTS)] == []
+    assert "" not in lx.WHOLE_LINE_STARTS  # the precheck is not a no-op
+
+
 @pytest.mark.parametrize(
     "pattern, literals",
     [
@@ -194,6 +203,103 @@ def test_lexicon_phrases_match_from_the_start_of_a_word(text, matches):
 )
 def test_lexicon_leaves_prose_alone(text):
     assert lexicon_reasons(text) == ()
+
+
+# Inline furniture that survives a first-pass extractor (forums, Q&A, shops, news), in the
+# six languages of the issue: each is strong evidence on its own (flagged inside the block).
+@pytest.mark.parametrize(
+    ("text", "lang", "code"),
+    [
+        ("Publié le 12 mars 2021 à 10h00", "fr", "date_line"),
+        ("Veröffentlicht am 12.03.2021 um 10:00 Uhr", "de", "date_line"),
+        ("Aktualisiert am 13. März 2021", "de", "date_line"),
+        ("Publicado el 12 de marzo de 2021 a las 10:00", "es", "date_line"),
+        ("Publicerad 12 mars 2021 kl. 10.00", "sv", "date_line"),
+        ("Julkaistu 12.3.2021 klo 10.00", "fi", "date_line"),
+        ("för 3 timmar sedan", "sv", "date_line"),
+        ("3 tuntia sitten", "fi", "date_line"),
+        ("Von Hans Müller", "de", "date_line"),
+        ("Por Juan Pérez", "es", "date_line"),
+        ("By John Smith, Reuters", "en", "date_line"),
+        ("Kirjoittanut Matti Meikäläinen", "fi", "date_line"),
+        ("Crédit photo : AFP", "fr", "lexicon_copyright"),
+        ("Kuva: Lehtikuva", "fi", "lexicon_copyright"),
+        ("Ce contenu est réservé aux abonnés", "fr", "lexicon_paywall"),
+        ("Exklusiv für Abonnenten", "de", "lexicon_paywall"),
+        ("Contenido exclusivo para suscriptores", "es", "lexicon_paywall"),
+        ("Innehållet är endast för prenumeranter", "sv", "lexicon_paywall"),
+        ("Passwort vergessen?", "de", "lexicon_login"),
+        ("¿Olvidaste tu contraseña?", "es", "lexicon_login"),
+        ("Lähetä sähköpostilla", "fi", "lexicon_share"),
+        ("Envoyer par e-mail", "fr", "lexicon_share"),
+        ("See also", "en", "lexicon_read_more"),
+        ("Siehe auch:", "de", "lexicon_read_more"),
+        ("Vous aimerez aussi", "fr", "lexicon_read_more"),
+        ("Du kanske också gillar", "sv", "lexicon_read_more"),
+        ("Lesezeit: 4 Minuten", "de", "lexicon_read_more"),
+        ("Tiempo de lectura: 4 minutos", "es", "lexicon_read_more"),
+        ("Retour en haut", "fr", "lexicon_read_more"),
+        ("Sisällysluettelo", "fi", "lexicon_read_more"),
+        ("Tilaa uutiskirje", "fi", "lexicon_newsletter"),
+        ("Zitieren", "de", "lexicon_comment"),
+        ("Citera", "sv", "lexicon_comment"),
+        ("Beiträge: 1.234", "de", "lexicon_comment"),
+        ("Inlägg: 1 234", "sv", "lexicon_comment"),
+        ("Meilleure réponse", "fr", "lexicon_comment"),
+        ("Paras vastaus", "fi", "lexicon_comment"),
+        ("Asked by Mary on 03/12/2021", "en", "lexicon_comment"),
+        ("Pregunta de María el 12/03/2021", "es", "lexicon_comment"),
+        ("Visa profil", "sv", "lexicon_comment"),
+        ("Lämna en kommentar", "sv", "lexicon_comment"),
+        ("Din e-postadress kommer inte publiceras.", "sv", "lexicon_comment"),
+        ("Hat Ihnen dieser Artikel gefallen?", "de", "lexicon_comment"),
+        ("¿Te ha gustado este artículo?", "es", "lexicon_comment"),
+        ("Bewertung: 4,5 von 5 Sternen (12)", "de", "lexicon_comment"),
+        ("Note : 4,5/5 (12 avis)", "fr", "lexicon_comment"),
+        ("Kundrecensioner", "sv", "lexicon_comment"),
+        ("Auf Lager", "de", "lexicon_navigation"),
+        ("Varastossa", "fi", "lexicon_navigation"),
+        ("Cantidad", "es", "lexicon_navigation"),
+        ("inkl. MwSt., zzgl. Versand", "de", "lexicon_navigation"),
+        ("Artikelnummer: 12345", "de", "lexicon_navigation"),
+        ("SKU: AB-1234", "en", "lexicon_navigation"),
+        ("Sida 1 av 3", "sv", "lexicon_navigation"),
+        ("Free shipping on orders over $50", "en", "lexicon_navigation"),
+        ("Livraison gratuite dès 49 €", "fr", "lexicon_navigation"),
+        ("Nous contacter", "fr", "lexicon_navigation"),
+    ],
+)
+def test_inline_furniture_of_six_languages_is_strong(text, lang, code):
+    assert code in line_evidence(text, lang=lang).strong
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("By the time we arrived, the shop had closed.", "en"),
+        ("By The Numbers", "en"),  # a title-case heading, not a byline
+        ("Free shipping is one reason people keep coming back to small online shops.", "en"),
+        ("See also the chapter on memory, which explains this in detail.", "en"),
+        ("Customers who bought the older model can upgrade for free.", "en"),
+        ("References", "en"),
+        ("Page 3 of the report lists every school in the county.", "en"),
+        ("Von Anfang an war klar, dass das Projekt teuer wird.", "de"),
+        ("Kostenloser Versand lohnt sich für kleine Händler kaum.", "de"),
+        ("Beiträge zur Rentenversicherung steigen im nächsten Jahr.", "de"),
+        ("Veröffentlicht wurde die Studie bereits im vergangenen Herbst.", "de"),
+        ("Par ailleurs, le gouvernement prévoit une nouvelle loi.", "fr"),
+        ("Livraison gratuite ou non, les clients comparent les prix.", "fr"),
+        ("Note : cette recette se conserve trois jours au frais.", "fr"),
+        ("Por ejemplo, la ciudad de Lima tiene diez millones de habitantes.", "es"),
+        ("Publicado en 2010, el libro se tradujo a veinte idiomas.", "es"),
+        ("Av alla städer i Sverige är Göteborg min favorit.", "sv"),
+        ("Fri frakt är vanligt hos stora nätbutiker i dag.", "sv"),
+        ("Ilmainen toimitus houkuttelee asiakkaita verkkokauppoihin.", "fi"),
+        ("Määrä kasvoi viime vuonna kymmenellä prosentilla.", "fi"),
+    ],
+)
+def test_prose_near_the_six_language_furniture_is_not_strong(text, lang):
+    assert line_evidence(text, lang=lang).strong == ()
 
 
 @pytest.mark.parametrize(
