@@ -308,6 +308,8 @@ LEXICON: dict[str, list[str]] = {
         r"^(lämna en kommentar|skriv en kommentar|kommentera|jätä kommentti|kirjoita kommentti|"
         r"écrire un commentaire|escribe un comentario|réagir|reagieren|comments)\W*$",
         r"kommer inte att publiceras|kommer inte publiceras|sähköpostiosoitettasi ei julkaista",
+        r"^(this )?field is required\b|^(\* )?(pflichtfeld|champs? obligatoires?|campos? "
+        r"obligatorios?|obligatoriskt fält|pakollinen kenttä)\W*$",
         r"^(did you (like|enjoy) this|was this (article|page|answer|review|information) "
         r"(helpful|useful))\b",
         r"^(cet article|cette page|cette réponse) vous a|^(hat|haben) (ihnen|dir) (dieser|der) "
@@ -636,11 +638,15 @@ _MONTHS = (
 DATE_LINE = re.compile(
     r"^(?:(?:posted|published|updated|by|veröffentlicht|aktualisiert|erstellt|stand|publié|"
     r"mis à jour|publicado|actualizado|publicerad|uppdaterad|julkaistu|päivitetty|muokattu)"
-    r"\b.{0,60})?"
+    # or one to three words (a user name, an author) before the date, in a line that does
+    # not end like a sentence ("He died on July 26, 2025." stays prose)
+    r"\b.{0,60}|(?!.*\.\s*$)(?:[^\W\d][\w.'’-]*\s){1,3}(?:[–—|·-]\s)?)?"
     rf"(?:\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}|{_MONTHS} \d{{1,2}},? \d{{4}}|"
     rf"\d{{1,2}}\.? (?:de )?{_MONTHS} (?:de )?\d{{4}}|\d{{1,2}}\. [a-zäö]+kuuta \d{{4}})"
-    r"(?:,?\s(?:at|um|à|a las|kl\.?|klo|-)?\s?\d{1,2}[:.h]\d{2}(?: ?(?:[ap]\.?m\.?|uhr|h))?)?"
-    r"\W*$",
+    r"(?:,?\s(?:at|um|à|a las|kl\.?|klo|-)?\s?\d{1,2}[:.h]\d{2}(?::\d{2})?"
+    r"(?: ?(?:[ap]\.?m\.?|uhr|h|[+-]\d{2}:?\d{2}|utc|gmt|cet|cest))?)?"
+    # a forum post's number or a comment count after the date ("July 26, 2025, 9:58pm 3")
+    r"(?:\s(?:[|#·]\s?)?\d{1,4})?\W*$",
     re.IGNORECASE,
 )
 # A byline that is the whole line: "By Jane Doe", "Von Hans Müller", "Par Jean Dupont", "Por

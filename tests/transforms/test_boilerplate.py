@@ -257,6 +257,8 @@ def test_lexicon_leaves_prose_alone(text):
         ("Bewertung: 4,5 von 5 Sternen (12)", "de", "lexicon_comment"),
         ("Note : 4,5/5 (12 avis)", "fr", "lexicon_comment"),
         ("Kundrecensioner", "sv", "lexicon_comment"),
+        ("Pflichtfeld", "de", "lexicon_comment"),
+        ("This field is required!", "en", "lexicon_comment"),
         ("Auf Lager", "de", "lexicon_navigation"),
         ("Varastossa", "fi", "lexicon_navigation"),
         ("Cantidad", "es", "lexicon_navigation"),
@@ -313,6 +315,10 @@ def test_prose_near_the_six_language_furniture_is_not_strong(text, lang):
         ("3 dager siden", True),  # no
         ("2 giorni fa", True),  # it
         ("12 March 2024", True),
+        ("kozikowski July 26, 2025, 9:58pm 3", True),  # a forum post header
+        ("Kyle Orland – 3/5/2026 | 138", True),  # author, date, comment count
+        ("2012-01-05 11:40:46 +00:00", True),
+        ("He died on July 26, 2025.", False),  # a sentence around a date
         ("He left the town 3 days ago.", False),
     ],
 )
