@@ -10,7 +10,7 @@ import pytest
 
 from flows.plan import RunOptions, plan_batches
 from flows.readers import discover_inputs
-from flows.runners import run_etl
+from flows.runners import native_threads, run_etl
 
 # Small batches so the seeds make several batches for the workers to share.
 OPTIONS = RunOptions(batch_files=1)
@@ -82,3 +82,12 @@ def test_thousands_of_files_stay_at_few_hundred_task_runs(tmp_path, n_files):
     assert len(batches) == -(-n_files // RunOptions().batch_files)
     # extract + flag + load per batch, plus count-keys and dedup
     assert 3 * len(batches) + 2 <= MAX_TASK_RUNS
+
+
+@pytest.mark.parametrize(
+    ("workers", "cores", "threads"),
+    [(1, 2, 2), (2, 2, 2), (3, 2, 2), (4, 8, 4), (8, 8, 2), (16, 8, 1), (2, 1, 1)],
+)
+def test_native_threads_per_worker_are_bounded_by_the_cores(workers, cores, threads):
+    """Each local worker's rayon pool: twice its share of the cores, at least 1, at most all."""
+    assert native_threads(workers, cores) == threads
