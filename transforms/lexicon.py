@@ -162,6 +162,8 @@ LEXICON: dict[str, list[str]] = {
         r"\((foto|fotos|bild|bildquelle|quelle|imagen|photo|credit|crédito|symbolbild)\b[^()]{0,60}\)\W*$",
         r"\b(foto|imagen|bild|photo|fotografía|crédit photo|crédits? photos?|kuva)\s?: [^.:;]{1,40}$",
         r"\((reuters|afp|ap|efe|dpa|epa)(/[^()]{1,40})?\)\W*$",
+        # a caption closing in its agency: "... el 11 de febrero pasado. EFE"
+        r"\. (reuters|afp|ap|efe|dpa|epa|ansa|europa press|tt|ntb|stt|lehtikuva|keystone)\W*$",
         r"^(photograph|photo|picture|image) by ",
         # licence and liability notices
         r"creative commons|\bcc-by\b|\blizenz(iert)? |haftung für (die )?inhalte",

@@ -224,6 +224,8 @@ def test_lexicon_leaves_prose_alone(text):
         ("Kirjoittanut Matti Meikäläinen", "fi", "date_line"),
         ("Crédit photo : AFP", "fr", "lexicon_copyright"),
         ("Kuva: Lehtikuva", "fi", "lexicon_copyright"),
+        ("Un grupo de pingüinos en la Antártida el 11 de febrero. EFE", "es", "lexicon_copyright"),
+        ("Demonstranten vor dem Kanzleramt in Berlin. dpa", "de", "lexicon_copyright"),
         ("Ce contenu est réservé aux abonnés", "fr", "lexicon_paywall"),
         ("Exklusiv für Abonnenten", "de", "lexicon_paywall"),
         ("Contenido exclusivo para suscriptores", "es", "lexicon_paywall"),
@@ -298,6 +300,7 @@ def test_inline_furniture_of_six_languages_is_strong(text, lang, code):
         ("Fri frakt är vanligt hos stora nätbutiker i dag.", "sv"),
         ("Ilmainen toimitus houkuttelee asiakkaita verkkokauppoihin.", "fi"),
         ("Määrä kasvoi viime vuonna kymmenellä prosentilla.", "fi"),
+        ("She worked for the AP.", "en"),
     ],
 )
 def test_prose_near_the_six_language_furniture_is_not_strong(text, lang):
