@@ -327,6 +327,20 @@ LEXICON: dict[str, list[str]] = {
         r"asiakasarviot|arvostelut)\s?(\(\d+\))?\W*$",
     ],
 }
+# Taxonomy lines of blogs, forums and shops: tags, categories, "posted in" (navigation that
+# is not the whole line), in en, de, es, fr, sv, fi and the lexicon's other languages.
+LEXICON["lexicon_navigation"] = [
+    r"^(tags?|tagged|labels?|schlagwörter|schlagworte|stichwörter|stichworte|"
+    r"étiquettes?|mots-clés|etiquetas|palabras clave|taggar|nyckelord|avainsanat|tunnisteet|"
+    r"emneord|stikord|trefwoorden|tag|parole chiave|kategorie(n)?|rubrik|rubriken|catégories?|"
+    r"rubriques?|categorías?|categorias?|kategori(er)?|kategoria|kategoriat|categorieën|"
+    r"categorie|filed under|posted in|categories)\s?:\s?[^.!?]+$",
+    # (not before a number: "Posted in 2019, this review ..." is prose)
+    r"^(posted|filed) (in|under) (?!\d)[^.!?]{1,80}$",
+    r"^(veröffentlicht|abgelegt|gespeichert) (in|unter) (?!\d)[^.!?]{1,80}$",
+    r"^(publié|classé) dans (?!\d)[^.!?]{1,80}$|^publicado en (?!\d)[^.!?]{1,80}$",
+    r"^julkaistu kategoria(ssa|t) |^publicerad i (?!\d)[^.!?]{1,60}$",
+]
 # Whole lines that are navigation, share buttons or shop widgets in any of the languages.
 WHOLE_LINE = (
     r"home|menu|search|skip to (main )?content|back to top|top|next|previous|close|more|"
@@ -631,7 +645,7 @@ WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*")
 # What every whole-line entry starts with: one `str.startswith` before the long fullmatch.
 WHOLE_LINE_STARTS = tuple(sorted(leading_literals(WHOLE_LINE, letters_only=False) or ("",)))
 # Menus written as one line: "Home | News | Sport".
-NAV_SEPARATORS = re.compile(r"(\s[|•·»/>]\s.*){2,}")
+NAV_SEPARATORS = re.compile(r"(\s[|•·»/>›]\s.*){2,}")
 # A line that is only a date, a time, or a byline with a date.
 _MONTHS = (
     r"(?:jan|feb|mar|mär|apr|may|maj|jun|jul|aug|sep|oct|nov|dec|mai|okt|dez|des|janv|févr|avr|"

@@ -271,6 +271,13 @@ def test_lexicon_leaves_prose_alone(text):
         ("Free shipping on orders over $50", "en", "lexicon_navigation"),
         ("Livraison gratuite dès 49 €", "fr", "lexicon_navigation"),
         ("Nous contacter", "fr", "lexicon_navigation"),
+        ("Tags: Politik, Berlin, Wahlen", "de", "lexicon_navigation"),
+        ("Étiquettes : politique, France", "fr", "lexicon_navigation"),
+        ("Avainsanat: politiikka, vaalit", "fi", "lexicon_navigation"),
+        ("Categoría: Noticias", "es", "lexicon_navigation"),
+        ("Posted in News, Politics", "en", "lexicon_navigation"),
+        ("Publicerad i Nyheter", "sv", "lexicon_navigation"),
+        ("Home › Blog › Post title", "en", "navigation_separators"),
     ],
 )
 def test_inline_furniture_of_six_languages_is_strong(text, lang, code):
@@ -301,6 +308,9 @@ def test_inline_furniture_of_six_languages_is_strong(text, lang, code):
         ("Ilmainen toimitus houkuttelee asiakkaita verkkokauppoihin.", "fi"),
         ("Määrä kasvoi viime vuonna kymmenellä prosentilla.", "fi"),
         ("She worked for the AP.", "en"),
+        ("Posted in 2019, this review still holds up well", "en"),
+        ("LABEL: Optional attribute for adding a unique name.", "en"),
+        ("Working Directory → Staging Area → Git Repository", "en"),
     ],
 )
 def test_prose_near_the_six_language_furniture_is_not_strong(text, lang):
