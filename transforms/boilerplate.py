@@ -456,7 +456,11 @@ def _line_evidence(
     if (
         _C.DATE_LINE in rules
         and len(s) < SHORT_LINE_CHARS
-        and (lx.DATE_LINE.match(s) or lx.RELATIVE_TIME.match(s) or lx.BYLINE.match(s))
+        and (
+            (lx.HAS_DIGIT(s) and lx.DATE_LINE.match(s))
+            or lx.RELATIVE_TIME.match(s)
+            or lx.BYLINE.match(s)
+        )
     ):
         strong.append(_C.DATE_LINE)
     if words < config.min_words and _C.TOO_FEW_WORDS in rules:

@@ -538,8 +538,10 @@ class LexiconFilter:
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        prefixes: dict[str, set[str]] = {}
-        exact: set[str] = set()
+        # leading word -> the literals its matches start with (None: not known), for the
+        # words a phrase follows with a separator (exact) and the others (prefixes)
+        exact: dict[str, set[str] | None] = {}
+        prefix_words: dict[str, set[str] | None] = {}
         starts: set[str] = set()
         substrings: set[str] = set()
         start_residual: list[str] = []
@@ -556,20 +558,33 @@ class LexiconFilter:
             lits = leading_literals(p, letters_only=False)
             if words is not None and all(len(w) >= 3 for w in words):
                 for w in words:
-                    if lits is not None and _whole_word(w, lits):
-                        exact.add(w)
-                    else:
-                        prefixes.setdefault(w[:3], set()).add(w)
+                    target = exact if lits is not None and _whole_word(w, lits) else prefix_words
+                    fulls = None if lits is None else {x for x in lits if x.startswith(w)}
+                    known = target.get(w, set())
+                    target[w] = None if known is None or not fulls else known | fulls
                 continue
             if lits is not None and all(len(x) >= 2 for x in lits):
                 substrings.update(lits)
             else:
                 residual.append(p)
-        # first three letters -> the leading words that start so (one dict lookup per word)
-        self.prefixes = {k: tuple(sorted(v)) for k, v in prefixes.items()}
+
+        def longer(fulls: set[str] | None, w: str) -> tuple[str, ...] | None:
+            """The literals worth an `in` test after the word matched (None: none)."""
+            if fulls is None or any(x == w for x in fulls):
+                return None
+            return tuple(sorted(fulls))
+
+        # first three letters -> (leading word, its literals) (one dict lookup per word)
+        prefixes: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {}
+        for w, fulls in sorted(prefix_words.items()):
+            prefixes.setdefault(w[:3], []).append((w, longer(fulls, w)))
+        # (the leading words, for one C-level `startswith` scan; then their literals)
+        self.prefixes = {k: (tuple(w for w, _ in v), tuple(v)) for k, v in prefixes.items()}
         # leading words the pattern ends with a separator after ("\bdel på"): a word of
-        # the line must be exactly one of them ("delivery" is not "del")
-        self.exact = frozenset(exact)
+        # the line must be exactly one of them ("delivery" is not "del"), and the line must
+        # hold one of the literals that word leads ("your email address will", not "your")
+        self.exact = {w: longer(fulls, w) for w, fulls in exact.items()}
+        self.exact_words = frozenset(self.exact)
         self.starts = tuple(sorted(starts))
         by_first: dict[str, list[str]] = {}
         for sub in sorted(substrings):
@@ -590,13 +605,18 @@ class LexiconFilter:
             return True
         if words is None:
             words = WORD.findall(low)
-        if not self.exact.isdisjoint(words):
-            return True
+        if not self.exact_words.isdisjoint(words):
+            for w in self.exact_words.intersection(words):
+                fulls = self.exact[w]
+                if fulls is None or any(x in low for x in fulls):
+                    return True
         get = self.prefixes.get
         for w in words:
             leading = get(w[:3])
-            if leading is not None and any(map(w.startswith, leading)):
-                return True
+            if leading is not None and any(map(w.startswith, leading[0])):
+                for lead, fulls in leading[1]:
+                    if w.startswith(lead) and (fulls is None or any(x in low for x in fulls)):
+                        return True
         for first, subs in self.substrings:
             if first in low and any(sub in low for sub in subs):
                 return True
@@ -665,6 +685,8 @@ DATE_LINE = re.compile(
     r"(?:\s(?:[|#·]\s?)?\d{1,4})?\W*$",
     re.IGNORECASE,
 )
+# Every DATE_LINE match holds a digit: the cheap test before it.
+HAS_DIGIT = re.compile(r"\d").search
 # A byline that is the whole line: "By Jane Doe", "Von Hans Müller", "Par Jean Dupont", "Por
 # Juan Pérez", "Av Anna Svensson", "Kirjoittanut Matti Virtanen" (case-sensitive: two to six
 # capitalised name words, not an article, so a title-case heading "By The Numbers" stays).

@@ -160,6 +160,21 @@ def test_the_lexicon_prefilter_never_drops_a_match():
     assert sum(passed) < 0.4 * len(lines)
 
 
+@pytest.mark.parametrize(
+    ("low", "passes"),
+    [
+        ("thank you for your help with the garden", False),  # "your" leads no phrase here
+        ("your email address will not be published", True),
+        ("all of them came to the party", False),
+        ("all rights reserved", True),
+        ("the mother of all battles", False),  # "mot de passe" needs the word "mot"
+        ("mot de passe oublié ?", True),
+    ],
+)
+def test_the_prefilter_checks_the_literal_a_leading_word_starts(low, passes):
+    assert lx.LEXICON_FILTER(low) is passes
+
+
 def test_the_whole_line_precheck_never_drops_a_match():
     """Every whole-line entry starts with one of WHOLE_LINE_STARTS (sample lines and buttons)."""
     lines = _lexicon_lines() + ["your name *", "company *", "x", "sku: ab-12", "sida 1 av 3"]
