@@ -163,7 +163,7 @@ def test_the_lexicon_prefilter_never_drops_a_match():
 @pytest.mark.parametrize(
     ("low", "passes"),
     [
-        ("thank you for your help with the garden", False),  # "your" leads no phrase here
+        ("we need your help with the garden", False),  # "your" leads no phrase here
         ("your email address will not be published", True),
         ("all of them came to the party", False),
         ("all rights reserved", True),
