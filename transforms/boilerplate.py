@@ -532,7 +532,8 @@ def content_blocks(
 
     `evidence` is True (boilerplate), False (content evidence) or None (unsure). When no
     line is content evidence, prose-like lines take the content score instead (fallback 1);
-    when no span scores either, unsure `wordy` lines (>= MIN_WORDS words) do (fallback 2).
+    when no span scores either, unsure `wordy` lines (>= MIN_WORDS words, or a sentence end:
+    "Danke!") do (fallback 2).
 
     >>> content_blocks([True, None, True], [False, True, False], [False, True, False])
     [False, True, False]
@@ -679,7 +680,7 @@ def flag_lines(
     # phase 2: content blocks
     sentence_like = [ev is not None and not ev.weak for ev in lines]
     prose = [ev is not None and ev.prose for ev in lines]
-    wordy = [ev is not None and ev.words >= config.min_words for ev in lines]
+    wordy = [ev is not None and (ev.words >= config.min_words or ev.terminal) for ev in lines]
     inside = content_blocks(evidence, sentence_like, prose, wordy, config=config)
     # phase 3: classify
     return classify_lines(lines, evidence, inside)

@@ -785,6 +785,19 @@ def test_non_article_pages_keep_their_content_lines(lines, lang, content):
     assert reasons[0] and reasons[-1]  # the site furniture around them stays flagged
 
 
+@pytest.mark.parametrize(
+    ("lines", "lang"),
+    [(["Kiitos kaikille!"], "fi"), (["Danke!"], "de"), (["¡Gracias a todos por venir!"], "es")],
+)
+def test_a_short_document_ending_like_a_sentence_keeps_its_text(lines, lang):
+    assert _flags(lines, langs=[lang] * len(lines)) == [()] * len(lines)
+
+
+@pytest.mark.parametrize("lines", [["Hello"], ["Tack"], ["Home", "News"]])
+def test_a_short_document_without_a_sentence_end_stays_boilerplate(lines):
+    assert all(_flags(lines))
+
+
 def test_a_page_of_menu_words_only_stays_boilerplate():
     assert all(_flags(["Home", "News", "Sport", "Contact"]))
 
