@@ -655,10 +655,7 @@ def word_start(patterns: Sequence[str]) -> list[str]:
 
 _PATTERNS = {code: word_start(pats) for code, pats in LEXICON.items()}
 LEXICON_RES = {code: compile_lexicon(pats) for code, pats in _PATTERNS.items()}
-# All categories at once: most lines match none, and one pass per anchor kind is cheaper
-# than one per category (checked first; the categories only when it matches).
-LEXICON_ANY = compile_lexicon([p for pats in _PATTERNS.values() for p in pats])
-# Cheaper still, and checked before LEXICON_ANY: no regex at all on most lines.
+# Checked before LEXICON_RES: no regex at all on most lines.
 LEXICON_FILTER = LexiconFilter([p for pats in _PATTERNS.values() for p in pats])
 # For lowercased lines (cheaper than re.IGNORECASE on the original).
 WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*")
@@ -714,7 +711,6 @@ RELATIVE_TIME = re.compile(
     r")\W*$",
     re.IGNORECASE,
 )
-LETTERS = re.compile(r"[^\W\d_]")
 # A letter or digit in any script: a line without one carries no words (punctuation, symbols,
 # emoji, zero-width characters left by the HTML-to-text step).
 ALNUM = re.compile(r"[^\W_]")
