@@ -530,11 +530,12 @@ class LexiconFilter:
     """A fast necessary condition for any lexicon phrase to match a lowercased line.
 
     Line-start phrases need the line to start with their leading literal (one
-    `str.startswith` of a tuple); word-bounded ones need a word of the line to start with
-    their leading word (a dict lookup by its first three letters; shorter leading words are
-    tested as substrings); plain ones need their leading literal as a substring (`in`);
-    what cannot be analysed is one residual regex (line-start ones tried at position 0
-    only). No regex scans most lines.
+    `str.startswith` of a tuple); word-bounded ones need a word of the line equal to their
+    leading word (when the phrase goes on with a separator: "\bdel på") or starting with it
+    (a dict lookup by its first three letters), and then the line to hold one of the
+    literals that word leads; shorter leading words are tested as substrings; plain ones
+    need their leading literal as a substring (`in`); what cannot be analysed is one
+    residual regex (line-start ones tried at position 0 only). No regex scans most lines.
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
@@ -558,8 +559,8 @@ class LexiconFilter:
             lits = leading_literals(p, letters_only=False)
             if words is not None and all(len(w) >= 3 for w in words):
                 for w in words:
-                    target = exact if lits is not None and _whole_word(w, lits) else prefix_words
                     fulls = None if lits is None else {x for x in lits if x.startswith(w)}
+                    target = exact if fulls and _whole_word(w, fulls) else prefix_words
                     known = target.get(w, set())
                     target[w] = None if known is None or not fulls else known | fulls
                 continue
@@ -584,6 +585,8 @@ class LexiconFilter:
         # the line must be exactly one of them ("delivery" is not "del"), and the line must
         # hold one of the literals that word leads ("your email address will", not "your")
         self.exact = {w: longer(fulls, w) for w, fulls in exact.items()}
+        # (its keys again as a frozenset: `isdisjoint` on it is ~8% of the filter's time faster
+        # than on the dict's keys view, and almost every line stops there)
         self.exact_words = frozenset(self.exact)
         self.starts = tuple(sorted(starts))
         by_first: dict[str, list[str]] = {}
