@@ -527,7 +527,7 @@ def leading_literals(pattern: str, *, letters_only: bool) -> set[str] | None:
 
 
 class LexiconFilter:
-    """A fast necessary condition for any lexicon phrase to match a lowercased line.
+    r"""A fast necessary condition for any lexicon phrase to match a lowercased line.
 
     Line-start phrases need the line to start with their leading literal (one
     `str.startswith` of a tuple); word-bounded ones need a word of the line equal to their
