@@ -319,11 +319,8 @@ def evaluate(path: Path, args: argparse.Namespace, base) -> dict[str, list]:
         preds["before"] = predict_base(base, pages, inputs)
     preds["rule"] = predict_rule(pages)
     if not args.no_justext:
-        jt = (
-            predict_justext(pages)
-            if args.extracted is not None
-            else _cached("justext", path, lambda: predict_justext(pages))
-        )
+        cut = "" if args.extracted is None else f"-cut{args.extracted}"
+        jt = _cached(f"justext{cut}", path, lambda: predict_justext(pages))
         if jt is None:
             print("note: justext not installed; skipping the jusText baseline")
         else:
