@@ -107,12 +107,13 @@ class TreeSampler:
                 tree += [root, *root.children(recursive=True)]
         for p in tree:
             with contextlib.suppress(psutil.Error):
+                cmdline = p.cmdline()  # one /proc read per process and listing
                 if p.pid not in self._per:
-                    self._per[p.pid] = (_short_cmd(p.cmdline()), 0)
+                    self._per[p.pid] = (_short_cmd(cmdline), 0)
                 if (
                     p.pid in self._servers
                     or p.pid in self.server_pids
-                    or is_server_cmdline(p.cmdline())
+                    or is_server_cmdline(cmdline)
                 ):
                     self._servers.add(p.pid)
                     self._servers.update(c.pid for c in p.children(recursive=True))
