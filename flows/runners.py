@@ -1,22 +1,21 @@
-"""How a run is executed: Prefect settings, task runners, worker start-up, the API server the
-workers report to, marking runs killed earlier, and `run_etl`."""
+"""How a run is executed: Prefect settings, task runners (local workers: flows/workers.py), the
+API server the workers report to, marking runs killed earlier, and `run_etl`."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from prefect.task_runners import ThreadPoolTaskRunner
+
 from flows.plan import RunOptions
-from flows.reaper import PARENT_CHECK_SECONDS
 from flows.staging import FLOW_RUN_FILE, staging_root
 from flows.store import OutputStore
+from flows.workers import start_pool, stop_pool
 from transforms.config import PipelineConfig
 
 if TYPE_CHECKING:
@@ -28,25 +27,6 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
-# langdetect-rs detects a batch on a rayon pool of one thread per core: N local worker
-# processes would each start cores-many threads and oversubscribe the machine. Each worker
-# gets twice its fair share instead (language detection runs in bursts between Python work:
-# 1M benchmark lines, 2 workers on 2 cores, 2 threads each 41.3 s vs 1 thread each 42.6 s),
-# at most all cores; RAYON_NUM_THREADS set by the user wins.
-NATIVE_POOL_VAR = "RAYON_NUM_THREADS"
-NATIVE_SHARE = 2
-
-
-def native_threads(workers: int, cores: int | None = None) -> int:
-    """Rayon threads per local worker process.
-
-    >>> native_threads(2, 2), native_threads(8, 8), native_threads(4, 8), native_threads(3, 2)
-    (2, 2, 4, 2)
-    """
-    if not cores:
-        affinity = getattr(os, "sched_getaffinity", None)
-        cores = len(affinity(0)) if affinity else os.cpu_count() or 1
-    return max(1, min(cores, -(-NATIVE_SHARE * cores // workers)))
 
 
 def apply_prefect_defaults() -> None:
@@ -116,47 +96,50 @@ def dask_runner(workers: int, address: str | None = None):
     )
 
 
-def init_worker(threads: int = 1) -> None:
-    """Process-pool initializer: `threads` native threads per worker process, and exit when
-    the flow process dies (a SIGKILLed flow would otherwise leave its workers waiting forever: each
-    holds a write end of the pool's call queue, so the queue never reports end-of-file).
+class LocalWorkersTaskRunner(ThreadPoolTaskRunner):
+    """Tasks in `workers` threads of the flow process; their batch work (flows/work.py) in as
+    many lean local worker processes (flows/workers.py), started and stopped with the runner."""
 
-    The parent's pid is the one multiprocessing handed over at spawn: a worker that read
-    `getppid()` after a kill in its first second would watch its new parent (init) and never
-    exit."""
-    os.environ.setdefault(NATIVE_POOL_VAR, str(threads))
-    spawner = multiprocessing.parent_process()
-    parent = spawner.pid if spawner is not None and spawner.pid else os.getppid()
-    if os.getppid() != parent:  # the flow process died while this worker started
-        os._exit(1)
+    def __init__(self, workers: int = 2):
+        super().__init__(max_workers=workers)
+        self._pool = None
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(1)
+    def duplicate(self) -> LocalWorkersTaskRunner:
+        return type(self)(self._max_workers)
 
-    threading.Thread(target=watch, name="winnow-parent-watch", daemon=True).start()
+    def __enter__(self) -> LocalWorkersTaskRunner:
+        super().__enter__()
+        self._pool = start_pool(self._max_workers)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        pool, self._pool = self._pool, None
+        try:
+            if pool is not None:
+                stop_pool(pool, kill=exc_type is not None)
+        finally:
+            super().__exit__(exc_type, exc_value, traceback)
+
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), "_pool": None}  # a pool stays with its process
 
 
 def task_runner(workers: int = 1, dask_address: str | None = None):
-    """The task runner of a run: in-process for one worker, Prefect's process pool for several
-    local workers, prefect-dask for a cluster at `dask_address`.
+    """The task runner of a run: in-process for one worker, lean local worker processes for
+    several (`LocalWorkersTaskRunner`), prefect-dask for a cluster at `dask_address`.
 
-    Local workers use `ProcessPoolTaskRunner` rather than a local Dask cluster: on this 2-core
-    machine it starts faster and leaves more CPU to the work (1M benchmark lines, 2 workers:
-    1.40x one worker vs 1.20x with a LocalCluster; README, Performance).
+    Local workers are not a local Dask cluster: on this 2-core machine a process pool starts
+    faster and leaves more CPU to the work (1M benchmark lines, 2 workers: 1.40x one worker
+    vs 1.20x with a LocalCluster; README, Performance), and not Prefect's
+    `ProcessPoolTaskRunner`, whose workers each load Prefect (README, Performance).
     """
-    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
-
     if workers < 1:
         raise ValueError("workers must be >= 1")
     if dask_address:
         return dask_runner(workers, dask_address)
     if workers == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(
-        max_workers=workers, initializer=init_worker, initargs=(native_threads(workers),)
-    )
+    return LocalWorkersTaskRunner(workers)
 
 
 def run_etl(

@@ -43,6 +43,8 @@ class FlagResult:
     boilerplate_lines: int = 0
     reasons: Mapping[str, int] = field(default_factory=dict)
     template_lines: tuple[tuple[str, int], ...] = ()
+    documents: int = 0
+    lines: int = 0
 
 
 def count_rows(counter: Mapping[str, int]) -> list[dict]:

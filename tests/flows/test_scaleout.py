@@ -10,7 +10,8 @@ import pytest
 
 from flows.plan import RunOptions, plan_batches
 from flows.readers import discover_inputs
-from flows.runners import native_threads, run_etl
+from flows.runners import run_etl
+from flows.workers import native_threads
 
 # Small batches so the seeds make several batches for the workers to share.
 OPTIONS = RunOptions(batch_files=1)

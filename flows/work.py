@@ -1,0 +1,266 @@
+"""The per-batch work of the extract and flag tasks, importable without Prefect.
+
+The tasks in flows/tasks.py call these functions in their own process (one worker, a Dask
+worker) or hand them to winnow's lean local worker processes (flows/runners.py), which import
+only this module and what it needs: no Prefect engine, API client or task state per worker.
+Each function reads its staged inputs, makes one `transforms` call per chunk and writes its
+staged outputs; logging stays with the tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows import schemas
+from flows.dedup_state import KEY_COUNTS
+from flows.hooks import hook_point
+from flows.ledger import ledger_rows, write_ledger_rows
+from flows.plan import RunOptions
+from flows.progress import report_chunk
+from flows.readers import InputFile, read_documents
+from flows.staging import Staging
+from flows.storage import localized
+from flows.store import write_json, write_npy, write_parquet
+from flows.summary import ExtractResult, FlagResult
+from transforms.config import PipelineConfig
+from transforms.dedup import text_signatures
+from transforms.extract import assign_doc_ids
+from transforms.records import Document, ErrorRecord
+from transforms.rows import (
+    chunk_records,
+    flag_documents,
+    label_chunk,
+    lookup_key_counts,
+    paused_gc,
+    top_template_lines,
+)
+
+# Language labels of prepared line texts, kept across the batches one worker process runs
+# (site templates repeat across files: at 100k lines, 38k distinct line texts but ~60k
+# per-batch detections without it). One cache per thread and engine; trimmed to the newest
+# half when it passes LANG_CACHE_SIZE entries (~350 bytes each: ~14 MB, bounded peak RSS).
+# Labels do not depend on it.
+LANG_CACHE_SIZE = 40_000
+_lang_caches = threading.local()
+
+
+def language_cache(engine: str) -> dict:
+    """This thread's language cache for `engine`, trimmed to LANG_CACHE_SIZE."""
+    caches = getattr(_lang_caches, "by_engine", None)
+    if caches is None:
+        caches = _lang_caches.by_engine = {}
+    cache = caches.setdefault(engine, {})
+    if len(cache) > LANG_CACHE_SIZE:
+        for key in list(itertools.islice(cache, len(cache) - LANG_CACHE_SIZE // 2)):
+            del cache[key]
+    return cache
+
+
+def errors_table(errors: list[ErrorRecord], run_id: str) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{**dataclasses.asdict(e), "run_id": run_id} for e in errors], schema=schemas.ERRORS
+    )
+
+
+def _doc_meta_table(docs: list[Document]) -> pa.Table:
+    rows = [{k: getattr(d, k) for k in schemas.DOC_META.names} for d in docs]
+    return pa.Table.from_pylist(rows, schema=schemas.DOC_META)
+
+
+def batch_key(
+    files: list[InputFile], revisions: dict[str, str], options: RunOptions, reading: str
+) -> str:
+    """What decides a batch's extract output: its files, their revision tokens, the chunk
+    size and the reading options (a finished batch is reused only under the same key)."""
+    blob = json.dumps(
+        [
+            [(f.source, f.checksum, revisions.get(f.source)) for f in files],
+            options.batch_docs,
+            reading,
+        ]
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _read_files(
+    files: list[InputFile], config: PipelineConfig, read: list[int]
+) -> Iterator[Document | ErrorRecord]:
+    """Records of the files in order; `read[0]` counts the files read to the end."""
+    for item in files:
+        with localized(item) as local:  # a URL input: a temporary local copy
+            yield from read_documents(local, config)
+        read[0] += 1
+
+
+def _write_extracted(
+    staging: Staging,
+    batch: int,
+    docs: list[Document],
+    errors: pa.Table,
+    key_counts: Counter[int],
+    ledger: list[dict],
+) -> None:
+    """The extract task's staged outputs besides the labels."""
+    write_parquet(_doc_meta_table(docs), staging.doc_meta(batch))
+    write_parquet(errors, staging.batch_errors(batch))
+    keys = {"line_key": list(key_counts), "n_docs": list(key_counts.values())}
+    write_parquet(pa.table(keys, schema=KEY_COUNTS), staging.batch_keys(batch))
+    write_ledger_rows(ledger, staging.batch_ledger(batch))
+
+
+def extract_files(
+    files: list[InputFile],
+    staging: Staging,
+    batch: int,
+    config: PipelineConfig,
+    options: RunOptions,
+    run_id: str,
+    revisions: dict[str, str],
+    reading: str = "",
+) -> ExtractResult:
+    """Read one batch of files: documents under unique ids, their lines with keys and raw
+    language labels (in chunks of `batch_docs` documents), error rows, documents per key,
+    and the ledger rows saying what was read of each file.
+
+    `revisions` (source -> token) gives documents of a file read before in another form ids
+    of their own. A batch finished before a kill is reused only when it was planned with the
+    same files, revisions and options (a resumed run may cut its batches differently).
+    """
+    done = staging.extract_done(batch)
+    key = batch_key(files, revisions, options, reading)
+    if done.exists():
+        result = ExtractResult(**json.loads(done.read_text()))
+        if result.plan_key == key:
+            return result
+    tmp = staging.labels_tmp(batch)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    docs: list[Document] = []
+    errors: list[ErrorRecord] = []
+    key_counts: Counter[int] = Counter()
+    n_lines, t_label = 0, 0.0
+    files_read = [0]
+    records = assign_doc_ids(_read_files(files, config, files_read), revisions=revisions)
+    with pq.ParquetWriter(tmp, schemas.LABELS, compression="zstd") as writer:
+        for chunk_docs, chunk_errors in chunk_records(records, size=options.batch_docs):
+            t0 = time.perf_counter()
+            cache = language_cache(options.lang_engine)
+            chunk = label_chunk(chunk_docs, chunk_errors, engine=options.lang_engine, cache=cache)
+            t_label += time.perf_counter() - t0
+            if chunk.documents:
+                writer.write_table(pa.table(chunk.columns, schema=schemas.LABELS))
+                n_lines += len(chunk.columns["doc_id"])
+            docs.extend(dataclasses.replace(d, text="") for d in chunk.documents)  # meta only
+            errors.extend(chunk.errors)
+            key_counts.update(chunk.key_counts)
+            report_chunk(batch, files_read[0], n_lines)
+    os.replace(tmp, staging.labels(batch))
+    rows = ledger_rows(files, [*docs, *errors], reading=reading, run_id=run_id)
+    _write_extracted(staging, batch, docs, errors_table(errors, run_id), key_counts, rows)
+    result = ExtractResult(
+        batch, len(files), len(docs), n_lines, len(errors), round(t_label, 6), key
+    )
+    write_json(dataclasses.asdict(result), done)
+    hook_point(f"extract-{batch}")
+    return result
+
+
+def _renamed(metas: list[dict], labels, renames: Path | None, batch: int) -> None:
+    """Apply this batch's id renames (from `claim_ids`) to its metadata and label rows."""
+    if renames is None:
+        return
+    table = pq.read_table(renames, filters=[("batch", "=", batch)])
+    new_of = {}
+    for row, doc_id in zip(table["row"].to_pylist(), table["doc_id"].to_pylist(), strict=True):
+        new_of[metas[row]["doc_id"]] = doc_id
+        metas[row]["doc_id"] = doc_id
+    if new_of:
+        labels["doc_id"] = labels["doc_id"].map(lambda d: new_of.get(d, d))
+
+
+def _label_columns(labels, key_counts: Path) -> dict[str, list]:
+    """The label columns the flag stage reads, with documents per key looked up."""
+    counts = pq.read_table(key_counts)
+    columns = {c: labels[c].tolist() for c in ("doc_id", "text", "line_key", "lang_raw")}
+    columns["lang_score"] = labels["lang_score"].tolist()
+    columns["key_doc_count"] = lookup_key_counts(
+        labels["line_key"].to_numpy(), counts["line_key"].to_numpy(), counts["n_docs"].to_numpy()
+    ).tolist()
+    return columns
+
+
+def text_signatures_of(texts: list[str], config: PipelineConfig) -> np.ndarray:
+    """MinHash signatures of texts in the config's layout (flag stage, and dedup's fallback)."""
+    return text_signatures(
+        texts, shingle_words=config.shingle_words, num_perm=config.signature_width
+    )
+
+
+def flag_staged(
+    staging: Staging,
+    batch: int,
+    key_counts: Path,
+    config: PipelineConfig,
+    options: RunOptions,
+    run_id: str,
+    renames: Path | None = None,
+) -> FlagResult:
+    """Boilerplate flags, final languages and document rows of one extracted batch (and the
+    MinHash signatures of its documents, so the serial dedup task only selects rows)."""
+    with paused_gc():  # the batch's objects have no cycles: see transforms.rows.paused_gc
+        labels = pq.read_table(staging.labels(batch)).to_pandas()
+        metas = pq.read_table(staging.doc_meta(batch)).to_pylist()
+        if not metas:  # every file of the batch was unreadable: empty outputs, same layout
+            write_parquet(schemas.LINES.empty_table(), staging.lines_part(batch))
+            write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
+            return FlagResult()
+        _renamed(metas, labels, renames, batch)
+        columns = _label_columns(labels, key_counts)
+        doc_ids = [m["doc_id"] for m in metas]
+        flagged = flag_documents(
+            columns, doc_ids, engine=options.lang_engine, boilerplate=config.boilerplate
+        )
+        # pandas keeps the lines files' schema metadata as it has always been (byte-identical)
+        lines = labels.iloc[flagged.order].reset_index(drop=True)
+        for name, values in flagged.line_columns.items():
+            lines[name] = values
+        lines["run_id"] = run_id
+        table = pa.Table.from_pandas(
+            lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False
+        )
+        write_parquet(table, staging.lines_part(batch))
+        docs = [
+            {**meta, **row, "run_id": run_id} for meta, row in zip(metas, flagged.rows, strict=True)
+        ]
+        staged = pa.Table.from_pylist(docs, schema=schemas.DOCUMENTS_STAGED)
+        write_parquet(staged, staging.documents(batch))
+        if config.near_dup:
+            texts = [d["text"] for d in docs]
+            write_npy(text_signatures_of(texts, config), staging.signatures(batch))
+        hook_point(f"flag-{batch}")
+        is_bp = flagged.line_columns["is_boilerplate"]
+        texts = [columns["text"][i] for i in flagged.order]
+        keys = [columns["line_key"][i] for i in flagged.order]
+        return FlagResult(
+            boilerplate_lines=int(sum(is_bp)),
+            reasons=dict(
+                Counter(r for rs in flagged.line_columns["boilerplate_reasons"] for r in rs)
+            ),
+            template_lines=tuple(
+                top_template_lines(texts, keys, flagged.line_columns["key_doc_count"], is_bp)
+            ),
+            documents=len(docs),
+            lines=len(lines),
+        )
