@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +278,12 @@ def dedup_documents(
     return path
 
 
+# The load task writes a batch's per-language row groups on this many threads (Parquet
+# encoding and zstd run without the GIL; each file gets its row groups in batch order). 1M
+# benchmark lines: 941 row groups, 2.0 s of the task's 2.8 s in `write_table` on one thread.
+LOAD_THREADS = 2
+
+
 @task(task_run_name="load", cache_policy=NO_CACHE, **RELEASE)
 def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadResult:
     """Write the run's unique documents into `documents/lang=<xx>/part-<run>.parquet`.
@@ -287,6 +294,7 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadRe
     dup_ids = pq.read_table(duplicates, columns=["doc_id"])["doc_id"]
     writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
     kept, no_content, langs = 0, 0, Counter()
+    threads = ThreadPoolExecutor(LOAD_THREADS)
     try:
         for b in range(n_batches):
             docs = pq.read_table(staging.documents(b))
@@ -294,16 +302,23 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadRe
             kept += docs.num_rows
             no_content += pc.sum(pc.equal(docs["n_content_lines"], 0)).as_py() or 0
             langs.update(docs["lang"].to_pylist())
-            for lang in sorted(set(docs["lang"].to_pylist())):
+            batch_langs = sorted(set(docs["lang"].to_pylist()))
+            for lang in batch_langs:
                 if lang not in writers:
                     path = staging.documents_part(lang)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
                     writer = pq.ParquetWriter(tmp, schemas.DOCUMENTS, compression="zstd")
                     writers[lang] = (writer, tmp, path)
+
+            def write_part(lang: str, docs: pa.Table = docs) -> None:
                 part = docs.filter(pc.equal(docs["lang"], lang)).select(schemas.DOCUMENTS.names)
                 writers[lang][0].write_table(part.cast(schemas.DOCUMENTS))
+
+            # one thread per file at a time, batches in order: the same row groups, in parallel
+            list(threads.map(write_part, batch_langs))
     finally:
+        threads.shutdown()
         for writer, _, _ in writers.values():
             writer.close()
     for _, tmp, path in writers.values():
