@@ -301,8 +301,9 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadRe
             docs = docs.filter(pc.invert(pc.is_in(docs["doc_id"], value_set=dup_ids)))
             kept += docs.num_rows
             no_content += pc.sum(pc.equal(docs["n_content_lines"], 0)).as_py() or 0
-            langs.update(docs["lang"].to_pylist())
-            batch_langs = sorted(set(docs["lang"].to_pylist()))
+            doc_langs = docs["lang"].to_pylist()
+            langs.update(doc_langs)
+            batch_langs = sorted(set(doc_langs))
             for lang in batch_langs:
                 if lang not in writers:
                     path = staging.documents_part(lang)
