@@ -9,13 +9,15 @@ worker process before). This module imports no Prefect either: the workers impor
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from flows.memory import release_memory
@@ -29,7 +31,7 @@ from flows.reaper import PARENT_CHECK_SECONDS
 NATIVE_POOL_VAR = "RAYON_NUM_THREADS"
 NATIVE_SHARE = 2
 
-_active: ProcessPoolExecutor | None = None  # the pool of the run in this process, if any
+_active: WorkerPool | None = None  # the pool of the run in this process, if any
 _active_lock = threading.Lock()
 
 
@@ -69,31 +71,107 @@ def init_worker(threads: int = 1) -> None:
     threading.Thread(target=watch, name="winnow-parent-watch", daemon=True).start()
 
 
-def start_pool(workers: int) -> ProcessPoolExecutor:
-    """`workers` spawned worker processes (started on first use), made this process's pool."""
+# A worker process that dies (the kernel's OOM killer, a crash in native code) breaks the
+# whole executor: every batch submitted after it would fail too. The pool is restarted and
+# the batch that was running tried again, WORKER_RETRIES times; a batch that kills its worker
+# every time fails its task with WorkerDied (the run fails before its commit; nothing is
+# marked loaded, and a re-run redoes exactly what is missing).
+WORKER_RETRIES = 1
+
+
+class WorkerDied(RuntimeError):
+    """A local worker process ended abruptly (killed or crashed) while running a batch."""
+
+
+class WorkerPool:
+    """`workers` spawned lean worker processes (started on first use) that replace themselves
+    when one dies; `stop` ends them."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.restarts = 0
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(native_threads(self.workers),),
+        )
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """`fn(*args)` in a worker process (the executor's future)."""
+        return self._executor.submit(fn, *args)
+
+    def run(self, fn: Callable[..., Any], args: tuple) -> tuple[Any, int]:
+        """`(fn(*args), worker pid)`, on a restarted pool if a worker died on the way."""
+        for attempt in range(WORKER_RETRIES + 1):
+            executor = self._executor
+            try:
+                return executor.submit(_run, fn, args).result()
+            except BrokenProcessPool as exc:
+                if self._stopped or attempt == WORKER_RETRIES:
+                    raise WorkerDied(
+                        f"a worker process ended abruptly running {fn.__name__} (killed, e.g. "
+                        f"out of memory, or crashed), {attempt + 1} time(s); the run stops "
+                        "before its commit and a re-run redoes this batch"
+                    ) from exc
+                _warn(
+                    f"a worker process ended abruptly running {fn.__name__}; new workers "
+                    "started, the batch is tried again"
+                )
+                self._replace(executor)
+        raise AssertionError("unreachable")
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A new executor for a broken one (once, whichever task thread notices first)."""
+        with self._lock:
+            if self._executor is broken and not self._stopped:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+                self.restarts += 1
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the processes (queued work cancelled); `kill` ends running work at once (the
+        run failed or was interrupted: waiting for a batch's end would hold the exit)."""
+        with self._lock:
+            self._stopped = True
+            executor = self._executor
+        if kill:  # no public way to end running work: the executor's own process table
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _warn(message: str) -> None:
+    """A warning in the task run's log (this runs in the flow process, in a task thread)."""
+    try:
+        from prefect.logging import get_run_logger  # the flow process has Prefect loaded
+
+        get_run_logger().warning(message)
+    except Exception:  # outside a task run (tests, benchmarks)
+        logging.getLogger(__name__).warning(message)
+
+
+def start_pool(workers: int) -> WorkerPool:
+    """A `WorkerPool` of `workers` processes, made this process's pool (`in_worker`)."""
     global _active
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=init_worker,
-        initargs=(native_threads(workers),),
-    )
+    pool = WorkerPool(workers)
     with _active_lock:
         _active = pool
     return pool
 
 
-def stop_pool(pool: ProcessPoolExecutor, *, kill: bool = False) -> None:
-    """Stop `pool` (its queued work cancelled); `kill` ends running work at once (the run
-    failed or was interrupted: waiting for a batch's end would hold the exit for seconds)."""
+def stop_pool(pool: WorkerPool, *, kill: bool = False) -> None:
+    """Stop `pool` (`WorkerPool.stop`); work runs in this process again."""
     global _active
     with _active_lock:
         if _active is pool:
             _active = None
-    if kill:  # no public way to end running work: the executor's own process table
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
+    pool.stop(kill=kill)
 
 
 def _run(fn: Callable[..., Any], args: tuple) -> tuple[Any, int]:
@@ -110,4 +188,4 @@ def in_worker(fn: Callable[..., Any], *args: Any) -> tuple[Any, int]:
     pool = _active
     if pool is None:
         return fn(*args), os.getpid()
-    return pool.submit(_run, fn, args).result()
+    return pool.run(fn, args)

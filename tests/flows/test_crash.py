@@ -147,6 +147,32 @@ def test_killed_multi_worker_run_leaves_no_workers_and_resumes(baseline, tmp_pat
     assert flow_run_state(killed) == "CRASHED"  # marked by the next run on the output
 
 
+@pytest.mark.parametrize("point", ["extract-1", "flag-2"])
+def test_a_worker_killed_in_a_batch_is_replaced_and_the_run_completes(baseline, tmp_path, point):
+    """A local worker process SIGKILLed in a batch (the OOM killer, say): the pool starts new
+    workers, the batch is redone there, and the run commits the uninterrupted datasets."""
+    inp, base = baseline
+    out, marker = tmp_path / "out", tmp_path / "killed-once"
+    proc = winnow(inp, out, hook=f"{point}=kill-once:{marker}", workers=2)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert marker.exists()  # the worker did die
+    assert_same_datasets(out, base)
+
+
+def test_a_batch_that_kills_every_worker_fails_the_run_before_commit(baseline, tmp_path):
+    """A batch whose worker dies each time: the run fails with a clear error (no hang, nothing
+    committed), and a re-run (here without the fault) gives the uninterrupted datasets."""
+    inp, base = baseline
+    out = tmp_path / "out"
+    proc = winnow(inp, out, hook="flag-2=kill", workers=2)
+    assert proc.returncode not in (0, -signal.SIGKILL), proc.stderr[-2000:]
+    assert "worker process ended abruptly running flag_staged" in proc.stderr, proc.stderr[-3000:]
+    assert not (out / "runs").exists()
+    rerun = winnow(inp, out, workers=2)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert_same_datasets(out, base)
+
+
 def test_second_run_on_locked_output_fails_fast(baseline, tmp_path):
     inp, _ = baseline
     out = tmp_path / "out"

@@ -4,13 +4,14 @@ runs, and how a pool stops."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from flows.workers import in_worker, start_pool, stop_pool
+from flows.workers import WorkerDied, in_worker, start_pool, stop_pool
 from tests.conftest import REPO
 
 
@@ -42,6 +43,42 @@ def test_in_worker_runs_here_without_a_pool_and_in_a_worker_with_one():
     finally:
         stop_pool(pool)
     assert in_worker(_sleep_then_pid, 0.0)[1] == os.getpid()  # the pool is no longer used
+
+
+def _die_once_then_pid(marker: str) -> int:
+    """Kill this process the first time (no `marker` yet), then return its pid."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_dead_worker_is_replaced_and_its_work_redone(tmp_path):
+    pool = start_pool(2)
+    try:
+        first_pids = {in_worker(_sleep_then_pid, 0.0)[1]}
+        result, pid = in_worker(_die_once_then_pid, str(tmp_path / "died"))
+        assert (tmp_path / "died").exists()  # it did die once
+        assert result == pid and pid != os.getpid()
+        assert pool.restarts == 1
+        assert in_worker(_sleep_then_pid, 0.0)[1] not in first_pids  # a new set of processes
+    finally:
+        stop_pool(pool)
+
+
+def test_work_that_kills_every_worker_fails_with_a_clear_error():
+    pool = start_pool(1)
+    try:
+        with pytest.raises(WorkerDied, match="ended abruptly running _die"):
+            in_worker(_die)
+        assert pool.restarts == 1  # retried once, on a fresh process
+        assert in_worker(_sleep_then_pid, 0.0)[1] != os.getpid()  # the pool still works
+    finally:
+        stop_pool(pool)
 
 
 def test_a_killed_pool_ends_running_work_at_once():
