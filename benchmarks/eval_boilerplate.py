@@ -31,6 +31,7 @@ import importlib.util
 import json
 import math
 import pickle
+import re
 import sys
 import time
 from collections import Counter
@@ -196,12 +197,48 @@ def labelled(page: dict, pred: Sequence[bool]) -> list[tuple[bool, bool]]:
     return [(p, lab == "boilerplate") for p, lab in zip(pred, page["labels"], strict=True) if lab]
 
 
+# Page types by URL (the sets carry none): forum and Q&A threads, shop pages, documentation;
+# everything else counts as an article. Rough (a blog post under /community/ is a "forum"),
+# but it separates the page types the issue's hidden set has besides articles.
+PAGE_TYPES = {
+    "forum": (
+        r"^(forums?|community|discuss|discourse|answers|talk)\.|stackexchange|stackoverflow"
+        r"|superuser|serverfault|askubuntu|reddit|quora|mumsnet",
+        r"/t/|/threads?/|/questions/|/forums?/|/talk/|/topics?/|/discussions?/|/community/"
+        r"|viewtopic|showthread",
+    ),
+    "shop": (r"shop|store", r"/products?/|/dp/|/shop/|/item/|/p/|/collections?/|/store/"),
+    "docs": (
+        r"^(docs?|wiki|developer|learn|help|support)\.",
+        r"/docs?/|/documentation/|/wiki/|/manual/|/handbook/|/guide/|/reference/|/api/|/help/",
+    ),
+}
+
+
+def page_type(url: str) -> str:
+    """`forum`, `shop`, `docs` or `article`, from the page's URL.
+
+    >>> page_type("https://forum.obsidian.md/t/plugins/1"), page_type("https://x.com/news/a")
+    ('forum', 'article')
+    """
+    parts = urlsplit(url or "")
+    host, path = (parts.hostname or "").removeprefix("www."), parts.path.lower()
+    for name, (host_re, path_re) in PAGE_TYPES.items():
+        if re.search(host_re, host) or re.search(path_re, path):
+            return name
+    return "article"
+
+
 def page_groups(page: dict) -> list[str]:
-    """The table rows a page counts in: source, source/lang, domain half."""
+    """The table rows a page counts in: source, source/lang, source:page type (not
+    articles), domain half."""
     src = page["source"]
     out = [src]
     if page.get("lang"):
         out.append(f"{src}/{page['lang']}")
+    kind = page_type(page.get("url") or "")
+    if kind != "article":
+        out.append(f"{src}:{kind}")
     return [*out, domain_half(page.get("url") or ""), "all"]
 
 

@@ -39,3 +39,28 @@ def test_trim_pages_cuts_lines_labels_and_languages_alike():
     assert cut == [{"lines": ["b", "c"], "labels": [C, C], "source": "s"}]
     assert cut_langs == [["de", "fr"]]
     assert pages[0]["lines"] == ["a", "b", "c", "d"]  # the input pages are not changed
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://community.letsencrypt.org/t/longer-chain/212419", "forum"),
+        ("https://expatriates.stackexchange.com/questions/964/how-to-book", "forum"),
+        ("https://www.mumsnet.com/talk/food_and_recipes/5498613-meals", "forum"),
+        ("https://shop.example.de/products/tee-100g", "shop"),
+        ("https://www.example.com/dp/B000123", "shop"),
+        ("https://docs.pydantic.dev/latest/concepts/fields/", "docs"),
+        ("https://wiki.archlinux.org/title/Sudo", "docs"),
+        ("https://www.theguardian.com/world/2024/jan/01/story", "article"),
+        ("", "article"),
+    ],
+)
+def test_page_type_from_url(url, kind):
+    assert eval_boilerplate.page_type(url) == kind
+
+
+def test_page_groups_add_a_type_row_for_non_articles_only():
+    forum = {"source": "wcxb", "url": "https://forum.obsidian.md/t/x/1", "lang": None}
+    article = {"source": "wcxb", "url": "https://example.com/news/x", "lang": "en"}
+    assert "wcxb:forum" in eval_boilerplate.page_groups(forum)
+    assert [g for g in eval_boilerplate.page_groups(article) if ":" in g] == []
