@@ -85,7 +85,9 @@ class Reason(StrEnum):
 
 
 # The one mapping of codes to their weight. REPEATED_IN_DOC is structural from
-# REPEAT_MIN_WORDS words on and weak below (a short repeated cell only counts outside).
+# REPEAT_MIN_WORDS words on and weak below (a short repeated cell only counts outside), and
+# weak for a line that ends like a sentence (a quoted forum post; eval: WCXB forum pages,
+# trafilatura es, sign test positive on every dev set).
 REASON_KINDS: dict[Reason, Kind] = {
     Reason.EMPTY_LINE: Kind.EMPTY,
     **{r: Kind.STRONG for r in Reason if r.value.startswith("lexicon_")},
@@ -668,10 +670,13 @@ def flag_lines(
         if repeated[i] or templ[i] or runs[i]:
             strong, weak = ev.strong, ev.weak
             if repeated[i]:
-                if ev.words >= repeat_min_words:
+                if ev.words >= repeat_min_words and not ev.terminal:
                     strong = (*strong, _REPEATED)
                 else:
+                    # A repeated sentence (a quoted post, a lede or a reply printed twice)
+                    # is no evidence either way: unsure, kept only inside a content block.
                     weak = (*weak, _REPEATED)
+                    ev = ev._replace(content=False)
             # A long punctuated line shared by many documents is a syndicated copy (dedup's
             # business), not a site template.
             if templ[i] and not ev.content:

@@ -854,17 +854,18 @@ def sample_scores():
 
 
 # Measured (per line languages from detect_lines, key counts across each sample):
-# scrapinghub macro 0.851 (rule 0.814), wcxb macro 0.731 (rule 0.618); trafilatura sample
-# (149 pages) macro 0.868 (rule 0.798): de (108 pages) 0.873 (rule 0.807), en (25 pages)
-# 0.892 (rule 0.727). Floors sit ~0.01 below, so regressions fail.
+# scrapinghub macro 0.838 (rule 0.814; 11 pages: 0.851 before repeated sentences became
+# unsure, on all 109 dev pages 0.836 -> 0.835), wcxb macro 0.734 (rule 0.618); trafilatura
+# sample (149 pages) macro 0.875 (rule 0.798): de (108 pages) 0.874 (rule 0.807), en (25
+# pages) 0.899 (rule 0.727). Floors sit ~0.01 below, so regressions fail.
 @pytest.mark.parametrize(
     "group, min_macro, min_gain_over_rule",
     [
-        ("scrapinghub", 0.84, 0.03),
-        ("wcxb", 0.72, 0.10),
-        ("trafilatura", 0.858, 0.06),
-        ("trafilatura/de", 0.863, 0.055),
-        ("trafilatura/en", 0.88, 0.15),
+        ("scrapinghub", 0.828, 0.015),
+        ("wcxb", 0.724, 0.105),
+        ("trafilatura", 0.865, 0.067),
+        ("trafilatura/de", 0.864, 0.057),
+        ("trafilatura/en", 0.889, 0.16),
     ],
 )
 def test_macro_f1_floor_per_source_and_language(
