@@ -326,7 +326,6 @@ def _run(args: argparse.Namespace) -> int:
         return _error(problem)
     _set_console_log_level("ERROR" if args.quiet else args.log_level)
     from flows import progress
-    from flows.reaper import start_reaper
     from flows.runners import run_etl
     from flows.store import OutputError
     from flows.summary import summary_text
@@ -335,7 +334,6 @@ def _run(args: argparse.Namespace) -> int:
     progress.use_display(display)
     if display is not None:
         display.waiting("starting Prefect")
-    reaper = start_reaper()  # stops the run's Prefect server if this process is kill -9ed
     signal.signal(signal.SIGINT, _on_interrupt)
     started = time.monotonic()
     try:
@@ -357,9 +355,6 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if display is not None:
             display.close()
-        if reaper is not None:
-            reaper.terminate()
-            reaper.wait()
     if args.json:
         print(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -4,9 +4,10 @@ Prefect starts its temporary server (uvicorn) as a child process of the run and 
 a normal exit, Ctrl-C or SIGTERM; after SIGKILL the server kept running as an orphan
 (~270 MB each). `start_reaper` starts a small watcher process (own session, standard library
 only) that notes the run's server children every PARENT_CHECK_SECONDS and, once the run's
-process is gone, terminates the servers it noted, and winnow's reusable server
-(flows/server.py) if the killed run held it and no other live run does. Linux only (reads /proc); elsewhere it does
-nothing.
+process is gone, terminates the servers it noted. Only runs on Prefect's temporary server
+(WINNOW_SERVER=temporary) start one: winnow's own servers (flows/server.py) stop themselves
+after a killed run (the reusable one when the killed run's lease was the last, the private
+one with the run's pid). Linux only (reads /proc); elsewhere it does nothing.
 
     python -m flows.reaper PID   # what start_reaper runs
 """
@@ -93,9 +94,6 @@ def watch(parent: int, *, period: float = PARENT_CHECK_SECONDS) -> None:
         servers.update(server_children(parent))
         time.sleep(period)
     stop_servers(servers)
-    from flows.server import release_killed  # the reusable server, if only this run held it
-
-    release_killed(parent)
 
 
 def start_reaper() -> subprocess.Popen | None:

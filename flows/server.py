@@ -14,7 +14,8 @@ WINNOW_SERVER):
   (``server-<key>.clients/<pid>-<start>``) while it is alive; the server stops itself once no
   lease belongs to a live process and no request came for WINNOW_SERVER_IDLE_SECONDS (default
   DEFAULT_IDLE_SECONDS). A run killed with ``kill -9`` leaves a dead lease behind: the server
-  ignores it and stops after the idle timeout. ``python -m flows.server stop`` stops it now.
+  removes it and, when no live run holds a lease any more, stops within about a second.
+  ``python -m flows.server stop`` stops it now.
 - ``private``: the same lighter server (ephemeral services, no UI, pre-migrated database) for
   this run only, a child that exits with the run (it watches the run's pid, so also after
   ``kill -9``). The test suite uses it (tests/flows/conftest.py).
@@ -353,18 +354,25 @@ def lease(folder: Path) -> Iterator[Path]:
             path.unlink()
 
 
-def live_leases(folder: Path) -> int:
-    """Number of leases in `folder` held by live processes (dead ones are removed)."""
-    n = 0
+def lease_counts(folder: Path) -> tuple[int, int]:
+    """(leases in `folder` held by live processes, dead ones); dead ones are removed (a run
+    that ends normally removes its own lease, so a dead one is a run killed with kill -9)."""
+    live = dead = 0
     with contextlib.suppress(OSError):
         for entry in folder.iterdir():
             pid, _, start = entry.name.partition("-")
             if pid.isdigit() and _same_process(int(pid), start):
-                n += 1
+                live += 1
             else:
+                dead += 1
                 with contextlib.suppress(OSError):
                     entry.unlink()
-    return n
+    return live, dead
+
+
+def live_leases(folder: Path) -> int:
+    """Number of leases in `folder` held by live processes (dead ones are removed)."""
+    return lease_counts(folder)[0]
 
 
 def stop_server(info: ServerInfo, timeout: float = 10.0) -> bool:
@@ -380,27 +388,6 @@ def stop_server(info: ServerInfo, timeout: float = 10.0) -> bool:
         with contextlib.suppress(OSError):
             os.kill(info.pid, signal.SIGKILL)
     return True
-
-
-def release_killed(pid: int) -> list[ServerInfo]:
-    """After the run `pid` was killed (kill -9): stop each reusable server it held a lease on
-    that no live run holds any more, so nothing a killed run started outlives it (called by
-    flows/reaper.py). A server another run still holds keeps running for that run."""
-    stopped = []
-    for state, info in reusable_servers():
-        _, lock, leases, _ = _paths(state.stem.removeprefix("server-"))
-        try:
-            held = any(e.name.startswith(f"{pid}-") for e in leases.iterdir())
-        except OSError:
-            continue
-        if not held:
-            continue
-        with _locked(lock):
-            if live_leases(leases) == 0 and stop_server(info):
-                with contextlib.suppress(OSError):
-                    state.unlink()
-                stopped.append(info)
-    return stopped
 
 
 def reusable_servers() -> list[tuple[Path, ServerInfo]]:
@@ -480,13 +467,21 @@ def temporary_server() -> Iterator[str]:
     """Prefect's own temporary server for this run (the old path: ~3.5 s more per run)."""
     from prefect.server.api.server import SubprocessASGIServer
 
-    server = SubprocessASGIServer()
-    server.start(timeout=STARTUP_TIMEOUT_SECONDS)
+    from flows.reaper import start_reaper
+
+    reaper = start_reaper()  # stops this server if the run is kill -9ed (Prefect would not)
     try:
-        with _exported(server.api_url) as url:
-            yield url
+        server = SubprocessASGIServer()
+        server.start(timeout=STARTUP_TIMEOUT_SECONDS)
+        try:
+            with _exported(server.api_url) as url:
+                yield url
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        if reaper is not None:
+            reaper.terminate()
+            reaper.wait()
 
 
 @contextlib.contextmanager
@@ -571,7 +566,9 @@ def _migrate() -> None:
 
 def _watch(server, *, parent: int | None, state: Path | None, idle: float, last: list) -> None:
     """Stop the uvicorn `server` when `parent` is gone, or when the state file no longer names
-    this process, or after `idle` seconds without a live lease or a request."""
+    this process, or after `idle` seconds without a live lease or a request, or at once when
+    the run that held the last lease was killed (its lease outlived it): nothing a killed run
+    started outlives it, and no watcher process per run is needed for that."""
     parent_start = (_stat(parent) or (0, ""))[1] if parent else ""
     me = (_stat(os.getpid()) or (0, ""))[1]
     named = False  # the launcher writes the state file just after starting this process
@@ -586,6 +583,15 @@ def _watch(server, *, parent: int | None, state: Path | None, idle: float, last:
         named = named or ours
         if named and not ours:
             break  # superseded or stopped
+        if named:
+            with _locked(state.with_suffix(".lock")):  # runs take their lease under this lock
+                live, killed = lease_counts(state.with_suffix(".clients"))
+                if killed and not live:
+                    with contextlib.suppress(OSError):
+                        state.unlink()  # from now on runs start a new server
+                    break
+            if live:
+                last[0] = time.monotonic()
         if time.monotonic() - last[0] <= idle:
             continue
         with _locked(state.with_suffix(".lock")):  # runs take their lease under this lock

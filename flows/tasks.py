@@ -41,7 +41,7 @@ from flows.readers import InputFile
 from flows.staging import Staging
 from flows.store import OutputStore, fsync_file, write_parquet
 from flows.summary import ExtractResult, FlagResult, LoadResult
-from flows.work import errors_table, extract_files, flag_staged, text_signatures_of
+from flows.work import enter_stage, errors_table, extract_files, flag_staged, text_signatures_of
 from flows.workers import in_worker
 from transforms.config import PipelineConfig
 from transforms.dedup import (
@@ -291,6 +291,7 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadRe
     One file per language per run (not per batch: ~50 languages x 19 batches made ~950 small
     files at 1M lines), one row group per batch, streamed batch by batch (bounded memory).
     """
+    enter_stage("load")  # the flag stage's caches, if it ran here
     dup_ids = pq.read_table(duplicates, columns=["doc_id"])["doc_id"]
     writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
     kept, no_content, langs = 0, 0, Counter()

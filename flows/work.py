@@ -28,6 +28,7 @@ from flows import schemas
 from flows.dedup_state import KEY_COUNTS
 from flows.hooks import hook_point
 from flows.ledger import ledger_rows, write_ledger_rows
+from flows.memory import release_memory
 from flows.plan import RunOptions
 from flows.progress import report_chunk
 from flows.readers import InputFile, read_documents
@@ -35,9 +36,12 @@ from flows.staging import Staging
 from flows.storage import localized
 from flows.store import write_json, write_npy, write_parquet
 from flows.summary import ExtractResult, FlagResult
+from transforms.boilerplate import clear_evidence_cache
 from transforms.config import PipelineConfig
 from transforms.dedup import text_signatures
 from transforms.extract import assign_doc_ids
+from transforms.language import clear_prepare_cache
+from transforms.lines import normalize_line
 from transforms.records import Document, ErrorRecord
 from transforms.rows import (
     chunk_records,
@@ -55,6 +59,16 @@ from transforms.rows import (
 # Labels do not depend on it.
 LANG_CACHE_SIZE = 40_000
 _lang_caches = threading.local()
+_all_lang_caches: list[dict] = []  # every thread's by-engine caches (cleared between stages)
+
+# The per-process caches serve one stage each: line preparation and language labels the
+# extract stage, line evidence and stoplists the flag stage (line normalization both). A
+# process that moves on to the next stage drops the last one's (outputs do not depend on
+# them): 1 worker, 100k benchmark lines, peak RSS of the flow process 331 -> 305 MiB, same
+# wall time. Stages run one after another (the flow waits for every extract batch before the
+# first flag batch), so no batch of the stage being cleared is running in this process.
+_stage: list[str | None] = [None]
+_stage_lock = threading.Lock()
 
 
 def language_cache(engine: str) -> dict:
@@ -62,11 +76,31 @@ def language_cache(engine: str) -> dict:
     caches = getattr(_lang_caches, "by_engine", None)
     if caches is None:
         caches = _lang_caches.by_engine = {}
+        with _stage_lock:
+            _all_lang_caches.append(caches)
     cache = caches.setdefault(engine, {})
     if len(cache) > LANG_CACHE_SIZE:
         for key in list(itertools.islice(cache, len(cache) - LANG_CACHE_SIZE // 2)):
             del cache[key]
     return cache
+
+
+def enter_stage(stage: str) -> bool:
+    """Note that this process now works on `stage` (extract, flag, load); when it changes,
+    drop the caches of the stage before and hand the memory back. True if it changed."""
+    with _stage_lock:
+        previous, _stage[0] = _stage[0], stage
+        if previous in (None, stage):
+            return False
+        if previous == "extract":
+            clear_prepare_cache()
+            for caches in _all_lang_caches:
+                caches.clear()
+        if previous == "flag":
+            clear_evidence_cache()
+        normalize_line.cache_clear()
+    release_memory()
+    return True
 
 
 def errors_table(errors: list[ErrorRecord], run_id: str) -> pa.Table:
@@ -139,6 +173,7 @@ def extract_files(
     of their own. A batch finished before a kill is reused only when it was planned with the
     same files, revisions and options (a resumed run may cut its batches differently).
     """
+    enter_stage("extract")
     done = staging.extract_done(batch)
     key = batch_key(files, revisions, options, reading)
     if done.exists():
@@ -219,6 +254,7 @@ def flag_staged(
 ) -> FlagResult:
     """Boilerplate flags, final languages and document rows of one extracted batch (and the
     MinHash signatures of its documents, so the serial dedup task only selects rows)."""
+    enter_stage("flag")
     with paused_gc():  # the batch's objects have no cycles: see transforms.rows.paused_gc
         labels = pq.read_table(staging.labels(batch)).to_pandas()
         metas = pq.read_table(staging.doc_meta(batch)).to_pylist()

@@ -442,8 +442,10 @@ def _evidence_function(
 
 
 def clear_evidence_cache() -> None:
-    """Drop the per-process line caches (for measuring cold speed)."""
+    """Drop the per-process line caches and the loaded stoplists (flags do not depend on
+    them: cold-speed measurements, and memory between pipeline stages)."""
     _evidence_function.cache_clear()
+    lx.stopwords.cache_clear()
 
 
 def _line_evidence(

@@ -124,6 +124,11 @@ def _prepare_cached(text: str) -> str | None:
     return prepare_text(unicodedata.normalize("NFC", text))
 
 
+def clear_prepare_cache() -> None:
+    """Drop the memoized line preparations (labels do not depend on them)."""
+    _prepare_cached.cache_clear()
+
+
 def _prepare_inputs(texts: Sequence[object]) -> list[str | None]:
     """`_prepare_input` of many texts; each distinct text prepared once (lines repeat)."""
     try:
