@@ -6,9 +6,11 @@ keys are `Reason` codes of that module (`lexicon_*`).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
+from pathlib import Path
 
 # Multilingual prompt lexicon: en, no, da, sv, de, fr, es, nl, it, pt, and the commonest
 # navigation, login, share, legal, related-links and comment phrases in fi, pl, ru, el, zh.
@@ -816,6 +818,19 @@ def stopwords(lang: str) -> frozenset[str]:
     name = JUSTEXT_STOPLISTS.get(lang.split("-")[0])
     if name is None:
         return frozenset()
-    import justext  # a dependency of trafilatura too; imported only when a stoplist is needed
+    return frozenset(w.decode("utf8").lower() for w in _stoplist_bytes(name).splitlines())
 
-    return frozenset(w.lower() for w in justext.get_stoplist(name))
+
+@cache
+def _justext_folder() -> Path:
+    """jusText's package folder, found without importing it (its import loads lxml: ~5 MiB
+    per process for what is, here, only a folder of word lists)."""
+    spec = importlib.util.find_spec("justext")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("justext is not installed (a dependency of trafilatura)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _stoplist_bytes(name: str) -> bytes:
+    """The bytes of jusText's `stoplists/<name>.txt` (what `justext.get_stoplist` reads)."""
+    return (_justext_folder() / "stoplists" / f"{name}.txt").read_bytes()

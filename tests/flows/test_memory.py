@@ -14,15 +14,23 @@ from flows import memory
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import flows, os, pyarrow as pa; "
-    "print(pa.default_memory_pool().backend_name, os.environ['MALLOC_ARENA_MAX'])"
+    "print(pa.default_memory_pool().backend_name, os.environ['MALLOC_ARENA_MAX'], "
+    "os.environ['MALLOC_MMAP_THRESHOLD_'])"
 )
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, f"{memory.ARROW_POOL} {memory.MALLOC_ARENAS}"),
-        ({"ARROW_DEFAULT_MEMORY_POOL": "mimalloc", "MALLOC_ARENA_MAX": "4"}, "mimalloc 4"),
+        ({}, f"{memory.ARROW_POOL} {memory.MALLOC_ARENAS} {memory.MMAP_THRESHOLD}"),
+        (
+            {
+                "ARROW_DEFAULT_MEMORY_POOL": "mimalloc",
+                "MALLOC_ARENA_MAX": "4",
+                "MALLOC_MMAP_THRESHOLD_": "65536",
+            },
+            "mimalloc 4 65536",
+        ),
     ],
 )
 def test_import_sets_the_allocator_unless_the_user_did(env: dict, expected: str) -> None:
