@@ -72,6 +72,7 @@ class Reason(StrEnum):
     UNPUNCTUATED_RUN = "unpunctuated_run"
     FEW_STOPWORDS = "few_stopwords"
     CONTEXT_BOILERPLATE = "context_boilerplate"
+    COMMENT_SECTION = "comment_section"
 
     @property
     def kind(self) -> Kind:
@@ -102,6 +103,7 @@ REASON_KINDS: dict[Reason, Kind] = {
     Reason.UNPUNCTUATED_RUN: Kind.WEAK,
     Reason.FEW_STOPWORDS: Kind.WEAK,
     Reason.CONTEXT_BOILERPLATE: Kind.CONTEXT,
+    Reason.COMMENT_SECTION: Kind.CONTEXT,
 }
 # Every code flag_lines can emit (README's glossary documents each one).
 REASON_CODES = frozenset(Reason)
@@ -126,6 +128,7 @@ class _C:
 
 _EMPTY = (Reason.EMPTY_LINE.value,)
 _CONTEXT = (Reason.CONTEXT_BOILERPLATE.value,)
+_COMMENTS = (Reason.COMMENT_SECTION.value,)
 _REPEATED = Reason.REPEATED_IN_DOC.value
 _TEMPLATE = Reason.TEMPLATE_LINE.value
 _RUN = Reason.UNPUNCTUATED_RUN.value
@@ -603,6 +606,22 @@ def context_classes(evidence: Sequence[bool | None]) -> list[bool]:
     return out
 
 
+def comment_section(
+    texts: Sequence[str], reasons: list[tuple[str, ...]], inside: Sequence[bool]
+) -> list[tuple[str, ...]]:
+    """Reader comments: after a comments heading (`lexicon.COMMENTS_HEADING`) below the last
+    line of the content block, the lines still kept get `comment_section`.
+
+    >>> comment_section(["Story.", "2 comments", "Nice!"], [(), ("x",), ()], [True, False, False])
+    [(), ('x',), ('comment_section',)]
+    """
+    last = max((i for i, x in enumerate(inside) if x), default=-1)
+    for h in range(last + 1, len(texts)):
+        if lx.COMMENTS_HEADING.match(texts[h].strip()):
+            return [*reasons[: h + 1], *(r or _COMMENTS for r in reasons[h + 1 :])]
+    return reasons
+
+
 def classify_lines(
     lines: Sequence[Evidence | None], evidence: Sequence[bool | None], inside: Sequence[bool]
 ) -> list[tuple[str, ...]]:
@@ -699,4 +718,5 @@ def flag_lines(
     wordy = [ev is not None and (ev.words >= config.min_words or ev.terminal) for ev in lines]
     inside = content_blocks(evidence, sentence_like, prose, wordy, config=config)
     # phase 3: classify
-    return classify_lines(lines, evidence, inside)
+    out = classify_lines(lines, evidence, inside)
+    return comment_section(texts, out, inside) if _COMMENTS[0] in rules else out

@@ -808,6 +808,19 @@ JUSTEXT_STOPLISTS: dict[str, str] = {
 }
 
 
+# A heading that opens the reader-comment section of a page ("12 comments", "Comments (3)",
+# "User Comments", "297 comments below", "Kommentare (2)", "Комментарии"): the lines after it,
+# below the main content, are readers' posts (DAnIEL and WCXB label them boilerplate).
+# Forum and Q&A pages use "replies" and "answers", which it leaves alone. Eval (README,
+# Boilerplate quality): DAnIEL en +0.007, sign test dev 25 / 4, DAnIEL 27 / 0, trafilatura 4 / 0.
+COMMENTS_HEADING = re.compile(
+    r"^((\d+|no) )?((reader|user|selected|latest|recent|top) )?(comments?|kommentare|"
+    r"kommentarer|kommentit|komentarze|комментари\w*|σχόλια|commentaires|comentarios|评论)"
+    r"( ?[\(\[]\d+[\)\]])?( below)?\W*$",
+    re.IGNORECASE,
+)
+
+
 @cache
 def stopwords(lang: str) -> frozenset[str]:
     """jusText's stoplist for an ISO 639-1 code (lowercase words); empty when it has none.
