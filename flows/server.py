@@ -583,20 +583,12 @@ def _watch(server, *, parent: int | None, state: Path | None, idle: float, last:
         named = named or ours
         if named and not ours:
             break  # superseded or stopped
-        if named:
-            with _locked(state.with_suffix(".lock")):  # runs take their lease under this lock
-                live, killed = lease_counts(state.with_suffix(".clients"))
-                if killed and not live:
-                    with contextlib.suppress(OSError):
-                        state.unlink()  # from now on runs start a new server
-                    break
+        with _locked(state.with_suffix(".lock")):  # runs take their lease under this lock
+            live, killed = lease_counts(state.with_suffix(".clients"))
             if live:
                 last[0] = time.monotonic()
-        if time.monotonic() - last[0] <= idle:
-            continue
-        with _locked(state.with_suffix(".lock")):  # runs take their lease under this lock
-            if live_leases(state.with_suffix(".clients")):
-                last[0] = time.monotonic()
+                continue
+            if not (named and killed) and time.monotonic() - last[0] <= idle:
                 continue
             if ours:
                 with contextlib.suppress(OSError):
