@@ -85,13 +85,13 @@ def language_cache(engine: str) -> dict:
     return cache
 
 
-def enter_stage(stage: str) -> bool:
+def enter_stage(stage: str) -> None:
     """Note that this process now works on `stage` (extract, flag, load); when it changes,
-    drop the caches of the stage before and hand the memory back. True if it changed."""
+    drop the caches of the stage before and hand the memory back."""
     with _stage_lock:
         previous, _stage[0] = _stage[0], stage
         if previous in (None, stage):
-            return False
+            return
         if previous == "extract":
             clear_prepare_cache()
             for caches in _all_lang_caches:
@@ -100,7 +100,6 @@ def enter_stage(stage: str) -> bool:
             clear_evidence_cache()
         normalize_line.cache_clear()
     release_memory()
-    return True
 
 
 def errors_table(errors: list[ErrorRecord], run_id: str) -> pa.Table:
