@@ -6,6 +6,7 @@ Set WINNOW_SCREENSHOT_DIR=docs to refresh the README's screenshot.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -44,6 +45,7 @@ EXPECTED_CHARTS = [
     "Near duplicates: similarity",
     "Errors by reason",
 ]
+CHART_WAIT_S = 60
 # every chart: its title, how many traces it has, whether a trace drew a visible path
 CHARTS_JS = """
 return Array.from(document.querySelectorAll('.plotly-graph-div')).map(g => ({
@@ -92,11 +94,29 @@ def browser():
         driver.quit()
 
 
+def _drawn_charts(browser, uri: str) -> list[dict]:
+    """Load URI and wait until every chart drew (a loaded CI machine can lag the load event);
+    a page that shows no chart at all (a renderer that died under load) is loaded once more."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for _attempt in range(2):
+        browser.get(uri)
+        with contextlib.suppress(TimeoutException):  # the caller's assertions say what failed
+            WebDriverWait(browser, CHART_WAIT_S, poll_frequency=0.2).until(
+                lambda b: (
+                    sum(c["drawn"] for c in b.execute_script(CHARTS_JS)) >= len(EXPECTED_CHARTS)
+                )
+            )
+        charts = browser.execute_script(CHARTS_JS)
+        if charts:
+            return charts
+    return charts
+
+
 def test_report_draws_every_chart_in_chromium(two_run_output, browser):
     path = write_report(two_run_output)
-    browser.get(path.resolve().as_uri())
-    browser.implicitly_wait(5)
-    charts = browser.execute_script(CHARTS_JS)
+    charts = _drawn_charts(browser, path.resolve().as_uri())
     titles = [c["title"] for c in charts]
     for expected in EXPECTED_CHARTS:
         assert any(t.startswith(expected) for t in titles), (expected, titles)
