@@ -91,7 +91,10 @@ def test_bench_quick_runs_and_reports_ratios(tmp_path):
     assert big["lines"] >= 2 * 2_000 and big["lines"] > 1.5 * one["lines"]
     assert data["runs"]["winnow 2 workers, 2x corpus"]["lines"] == big["lines"]
     assert data["runs"]["winnow 2 workers, 2x corpus"]["kept"] == big["kept"]
-    assert len(data["parallelism"]) == 2 and all(0 < p <= 2.5 for p in data["parallelism"])
+    # a ratio of two timings on a shared machine: positive and finite, not a physical bound
+    # (a neighbour's load during the 1-process probe once gave 3.5 on 2 cores)
+    probes = data["parallelism"]
+    assert len(probes) == 2 and all(0 < p <= 2 * (os.cpu_count() or 1) for p in probes)
     assert one["kept"] + one["duplicates"] == one["documents"]
     assert set(one["stages"]) == {"read", "language", "boilerplate", "dedup", "write"}
     assert 0 < sum(one["stages"].values()) < one["flow_seconds"]
