@@ -130,6 +130,7 @@ def load_base(base: Path):
         "base_boilerplate", base / "transforms" / "boilerplate.py"
     )
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up while it executes
     spec.loader.exec_module(mod)
     return mod
 
