@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from flows.plan import code_hash, make_run_id, plan_batches
+from flows.plan import RunOptions, code_hash, make_run_id, plan_batches
 from flows.readers import InputFile
 from flows.runners import run_etl
 from flows.store import DATASETS
@@ -274,3 +275,26 @@ def test_small_inputs_get_balanced_batches_independent_of_workers():
     # tiny inputs are not cut below MIN_BATCH_BYTES
     tiny = [InputFile(f"{i}.jsonl", f"{i}.jsonl", MIN_BATCH_BYTES // 8, "x") for i in range(8)]
     assert [len(b) for b in plan_batches(tiny)] == [8]
+
+
+def _row_groups(output: Path) -> dict[str, int]:
+    files = sorted((output / "documents").rglob("*.parquet"))
+    return {f.parent.name: pq.ParquetFile(f).metadata.num_row_groups for f in files}
+
+
+def test_documents_row_groups_span_batches_with_the_same_rows(seeds_copy, tmp_path, monkeypatch):
+    """load_documents buffers a language's rows across batches (an open writer keeps every
+    row group's metadata): fewer row groups, the same rows in the same order."""
+    import flows.tasks
+
+    options = RunOptions(batch_files=1)  # one batch per input file
+    monkeypatch.setattr(flows.tasks, "LOAD_BUFFER_BYTES", 1)  # write after every batch
+    run_etl([str(seeds_copy)], str(tmp_path / "per-batch"), options=options)
+    monkeypatch.setattr(flows.tasks, "LOAD_BUFFER_BYTES", 1 << 30)  # write at the end
+    run_etl([str(seeds_copy)], str(tmp_path / "buffered"), options=options)
+    per_batch, buffered = _row_groups(tmp_path / "per-batch"), _row_groups(tmp_path / "buffered")
+    assert per_batch.keys() == buffered.keys() and set(buffered.values()) == {1}
+    assert max(per_batch.values()) > 1  # a language in several batches: several row groups
+    a = pd.read_parquet(tmp_path / "per-batch" / "documents")
+    b = pd.read_parquet(tmp_path / "buffered" / "documents")
+    pd.testing.assert_frame_equal(a.drop(columns="run_id"), b.drop(columns="run_id"))
