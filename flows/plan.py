@@ -27,8 +27,12 @@ BATCH_DOCS = 2_000
 BATCH_FILES = 1000
 LANG_ENGINES = ("auto", "rs", "py")  # auto: langdetect-rs if installed; identical labels
 
-# Soft cap on the bytes of one batch of files (bounded memory per task).
-BATCH_BYTES = 8 * 1024**2
+# Soft cap on the bytes of one batch of files (bounded memory per task). 1M benchmark lines,
+# peak RSS of the `winnow run` tree, 2 alternating runs each (2026-12-02): 8 MiB 400-401 MiB,
+# 4 MiB 351-364, 2 MiB 342-344 (2 workers: 831 -> 731 MiB); wall time within the machine's
+# noise (8 MiB 71-83 s, 2 MiB 72-76 s). Smaller batches cost a Prefect task run each (~0.1 s)
+# and, before load wrote row groups across batches, grew the load task's writer metadata.
+BATCH_BYTES = 2 * 1024**2
 # Inputs smaller than TARGET_BATCHES * BATCH_BYTES are cut into about TARGET_BATCHES batches
 # of equal expanded size (work for 2-4 workers, and balanced: one big batch would run alone
 # at the end), but no batch is planned below MIN_BATCH_BYTES (~10k lines, ~1 s of work)

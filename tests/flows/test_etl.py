@@ -260,7 +260,7 @@ def test_batches_are_bounded_by_files_and_expanded_bytes():
     assert [len(b) for b in plan_batches(shards)] == [1, 1, 1, 1]
     mib = 1024**2
     big = [InputFile(f"{i}.jsonl", f"{i}.jsonl", mib, "x") for i in range(100)]
-    assert [len(b) for b in plan_batches(big)] == [8] * 12 + [4]  # 8 MiB cap
+    assert [len(b) for b in plan_batches(big)] == [2] * 50  # 2 MiB cap
 
 
 def test_small_inputs_get_balanced_batches_independent_of_workers():
@@ -268,10 +268,10 @@ def test_small_inputs_get_balanced_batches_independent_of_workers():
     from flows.readers import InputFile
 
     mib = 1024**2
-    # 20 MiB of plain shards: about TARGET_BATCHES batches of equal size, not 3 of 8 MiB
-    plain = [InputFile(f"{i}.jsonl", f"{i}.jsonl", mib, "x") for i in range(20)]
+    # 12 MiB of plain shards: about TARGET_BATCHES batches of equal size, not 6 of 2 MiB
+    plain = [InputFile(f"{i}.jsonl", f"{i}.jsonl", mib // 2, "x") for i in range(24)]
     sizes = [len(b) for b in plan_batches(plain)]
-    assert sizes == [2] * 10 and len(sizes) >= TARGET_BATCHES
+    assert sizes == [3] * 8 and len(sizes) >= TARGET_BATCHES
     # tiny inputs are not cut below MIN_BATCH_BYTES
     tiny = [InputFile(f"{i}.jsonl", f"{i}.jsonl", MIN_BATCH_BYTES // 8, "x") for i in range(8)]
     assert [len(b) for b in plan_batches(tiny)] == [8]
