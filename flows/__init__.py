@@ -1,5 +1,9 @@
 """winnow's Prefect flows, tasks and command line (memory defaults: flows/memory.py)."""
 
-from flows.memory import apply_memory_defaults
+import os
+
+from flows.memory import PANDAS_FREE_ENV, apply_memory_defaults, keep_pandas_out
 
 apply_memory_defaults()  # before pyarrow is imported: Arrow picks its allocator at import
+if os.environ.get(PANDAS_FREE_ENV) == "1":  # a worker process of a `winnow run`
+    keep_pandas_out()

@@ -314,6 +314,10 @@ def _output_problem(args: argparse.Namespace, config) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.dask_address is None:  # Dask's own code may want pandas; its workers are not ours
+        from flows.memory import keep_pandas_out
+
+        keep_pandas_out()  # before pyarrow is imported (flows/memory.py: PANDAS_FREE_ENV)
     try:
         inputs, config, options = _settings_from_args(args)
     except ValueError as exc:

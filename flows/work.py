@@ -45,6 +45,7 @@ from transforms.lines import normalize_line
 from transforms.records import Document, ErrorRecord
 from transforms.rows import (
     TEMPLATE_MIN_DOCS,
+    FlaggedBatch,
     chunk_records,
     flag_documents,
     group_rows,
@@ -213,27 +214,44 @@ def extract_files(
     return result
 
 
-def _renamed(metas: list[dict], labels, renames: Path | None, batch: int) -> None:
+def _renamed(metas: list[dict], labels: pa.Table, renames: Path | None, batch: int) -> pa.Table:
     """Apply this batch's id renames (from `claim_ids`) to its metadata and label rows."""
     if renames is None:
-        return
+        return labels
     table = pq.read_table(renames, filters=[("batch", "=", batch)])
     new_of = {}
     for row, doc_id in zip(table["row"].to_pylist(), table["doc_id"].to_pylist(), strict=True):
         new_of[metas[row]["doc_id"]] = doc_id
         metas[row]["doc_id"] = doc_id
     if new_of:
-        labels["doc_id"] = labels["doc_id"].map(lambda d: new_of.get(d, d))
+        at = labels.schema.get_field_index("doc_id")
+        renamed = [new_of.get(d, d) for d in labels["doc_id"].to_pylist()]
+        labels = labels.set_column(at, labels.field(at), pa.array(renamed, pa.string()))
+    return labels
 
 
-def _label_columns(labels, counts: pa.Table) -> dict[str, list]:
+def _label_columns(labels: pa.Table, counts: pa.Table) -> dict[str, list]:
     """The label columns the flag stage reads, with documents per key looked up."""
-    columns = {c: labels[c].tolist() for c in ("doc_id", "text", "line_key", "lang_raw")}
-    columns["lang_score"] = labels["lang_score"].tolist()
+    names = ("doc_id", "text", "line_key", "lang_raw", "lang_score")
+    columns = {c: labels[c].to_pylist() for c in names}
     columns["key_doc_count"] = lookup_key_counts(
         labels["line_key"].to_numpy(), counts["line_key"].to_numpy(), counts["n_docs"].to_numpy()
     ).tolist()
     return columns
+
+
+def _lines_table(chunk: pa.Table, flagged: FlaggedBatch, run_id: str) -> pa.Table:
+    """The `lines` rows of a flagged chunk: its label rows in document order, with the flags."""
+    ordered = chunk.take(pa.array(flagged.order, pa.int64()))
+    arrays = []
+    for field in schemas.LINES:
+        if field.name in flagged.line_columns:
+            arrays.append(pa.array(flagged.line_columns[field.name], field.type))
+        elif field.name == "run_id":
+            arrays.append(pa.array([run_id] * ordered.num_rows, field.type))
+        else:
+            arrays.append(ordered[field.name])
+    return pa.Table.from_arrays(arrays, schema=schemas.LINES)
 
 
 def text_signatures_of(texts: list[str], config: PipelineConfig) -> np.ndarray:
@@ -262,22 +280,22 @@ def flag_staged(
     """
     enter_stage("flag")
     with paused_gc():  # the batch's objects have no cycles: see transforms.rows.paused_gc
-        labels = pq.read_table(staging.labels(batch)).to_pandas()
+        labels = pq.read_table(staging.labels(batch)).combine_chunks()
         metas = pq.read_table(staging.doc_meta(batch)).to_pylist()
         if not metas:  # every file of the batch was unreadable: empty outputs, same layout
             write_parquet(schemas.LINES.empty_table(), staging.lines_part(batch))
             write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
             return FlagResult()
-        _renamed(metas, labels, renames, batch)
+        labels = _renamed(metas, labels, renames, batch)
         counts = pq.read_table(key_counts)
-        groups = group_rows(labels["doc_id"].tolist(), [m["doc_id"] for m in metas])
+        groups = group_rows(labels["doc_id"].to_pylist(), [m["doc_id"] for m in metas])
         line_parts: list[pa.Table] = []
         docs: list[dict] = []
         n_bp, reasons, templates = 0, Counter(), _TemplateCandidates()
         for lo in range(0, len(metas), options.batch_docs):
             chunk_metas = metas[lo : lo + options.batch_docs]
             rows = [i for idx in groups[lo : lo + options.batch_docs] for i in idx]
-            chunk = labels.iloc[rows].reset_index(drop=True)
+            chunk = labels.take(pa.array(rows, pa.int64()))
             columns = _label_columns(chunk, counts)
             flagged = flag_documents(
                 columns,
@@ -285,16 +303,7 @@ def flag_staged(
                 engine=options.lang_engine,
                 boilerplate=config.boilerplate,
             )
-            # pandas keeps the lines files' schema metadata as it has always been
-            lines = chunk.iloc[flagged.order].reset_index(drop=True)
-            for name, values in flagged.line_columns.items():
-                lines[name] = values
-            lines["run_id"] = run_id
-            line_parts.append(
-                pa.Table.from_pandas(
-                    lines[schemas.LINES.names], schema=schemas.LINES, preserve_index=False
-                )
-            )
+            line_parts.append(_lines_table(chunk, flagged, run_id))
             docs.extend(
                 {**meta, **row, "run_id": run_id}
                 for meta, row in zip(chunk_metas, flagged.rows, strict=True)
@@ -308,7 +317,7 @@ def flag_staged(
                 flagged.line_columns["key_doc_count"],
                 is_bp,
             )
-            del chunk, columns, flagged, lines
+            del chunk, columns, flagged
         del labels
         table = pa.concat_tables(line_parts).combine_chunks()
         del line_parts

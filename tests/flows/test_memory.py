@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,88 @@ def test_release_memory_keeps_live_data() -> None:
     table = pa.table({"x": list(range(10_000))})
     memory.release_memory()
     assert table["x"][9_999].as_py() == 9_999
+
+
+PANDAS_PROBE = (
+    "import sys, os\n"
+    "{pre}from flows.memory import keep_pandas_out, PANDAS_FREE_ENV\n"
+    "free = keep_pandas_out()\n"
+    "import pyarrow as pa, pyarrow.dataset, flows.work\n"
+    "table = pa.Table.from_pylist([{{'x': 1}}])\n"
+    "print(free, 'pandas' in sys.modules, os.environ.get(PANDAS_FREE_ENV), table.num_rows)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("pre", "expected"),
+    [("", "True False 1 1"), ("import pandas\n", "False True None 1")],
+)
+def test_keep_pandas_out_unless_pandas_is_loaded(pre: str, expected: str) -> None:
+    """pyarrow works without pandas once it is refused; a process that has pandas keeps it."""
+    clean = {k: v for k, v in os.environ.items() if k != memory.PANDAS_FREE_ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", PANDAS_PROBE.format(pre=pre)],
+        env={**clean, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert out.stdout.split() == expected.split()
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and its live descendants."""
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(kids.get(pid, []))
+    return out
+
+
+def _maps_pandas(pid: int) -> bool | None:
+    """Whether the process has a file of the pandas package mapped (None: it is gone)."""
+    try:
+        return "/pandas/" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_a_winnow_run_and_its_workers_never_load_pandas(tmp_path: Path) -> None:
+    """The run process and both worker processes, watched while a worker flags a batch."""
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.hooks import TEST_HOOK_ENV
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_API_URL": PREFECT_API_URL.value()}
+    env[TEST_HOOK_ENV] = "flag-1=sleep:4"  # a worker pauses mid-run: the tree is all there
+    env.pop(memory.PANDAS_FREE_ENV, None)
+    cmd = [sys.executable, "-m", "flows.cli", "run", str(ROOT / "seeds"), "-o", str(tmp_path)]
+    proc = subprocess.Popen(
+        [*cmd, "--quiet", "--workers", "2", "--batch-files", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: dict[int, bool] = {}
+    while proc.poll() is None:
+        for pid in _tree(proc.pid):
+            mapped = _maps_pandas(pid)
+            if mapped is not None:
+                seen[pid] = seen.get(pid, False) or mapped
+        time.sleep(0.1)
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    assert len(seen) >= 3  # the run process and its two workers (and the resource tracker)
+    assert not any(seen.values())
