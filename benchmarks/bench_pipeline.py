@@ -107,6 +107,9 @@ def run_baseline(corpus: Path, max_lines: int) -> dict:
 # ---------------------------------------------------------------- child: winnow
 def run_winnow(corpus: Path, output: Path, workers: int) -> dict:
     """run_etl on the corpus; stage seconds from the Prefect task runs of this flow run."""
+    from flows.memory import keep_pandas_out
+
+    keep_pandas_out()  # as `winnow run` does (its process and workers never load pandas)
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
