@@ -370,6 +370,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.dask_address is None:  # as `run`: the served runs never load pandas either
+        from flows.memory import keep_pandas_out
+
+        keep_pandas_out()
     from flows.serve import DEFAULT_CRON, DEPLOYMENT_NAME, serve_etl
 
     try:
