@@ -313,11 +313,17 @@ def _output_problem(args: argparse.Namespace, config) -> str | None:
     return None
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.dask_address is None:  # Dask's own code may want pandas; its workers are not ours
+def _pandas_free(args: argparse.Namespace) -> None:
+    """`run` and `serve`: refuse pandas before pyarrow is imported (flows/memory.py:
+    PANDAS_FREE_ENV), except on a Dask cluster, whose own code may want it."""
+    if args.dask_address is None:
         from flows.memory import keep_pandas_out
 
-        keep_pandas_out()  # before pyarrow is imported (flows/memory.py: PANDAS_FREE_ENV)
+        keep_pandas_out()
+
+
+def _run(args: argparse.Namespace) -> int:
+    _pandas_free(args)
     try:
         inputs, config, options = _settings_from_args(args)
     except ValueError as exc:
@@ -370,10 +376,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if args.dask_address is None:  # as `run`: the served runs never load pandas either
-        from flows.memory import keep_pandas_out
-
-        keep_pandas_out()
+    _pandas_free(args)
     from flows.serve import DEFAULT_CRON, DEPLOYMENT_NAME, serve_etl
 
     try:

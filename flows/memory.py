@@ -11,6 +11,8 @@ import functools
 import importlib.abc
 import os
 import sys
+from collections.abc import Sequence
+from types import ModuleType
 
 # Arrow's allocator: the C library's. The pyarrow wheels default to mimalloc, which keeps
 # freed pages in per-thread heaps (count-keys' threaded group_by left +52 MiB of RSS in the
@@ -83,7 +85,9 @@ def release_memory() -> None:
 class _NoPandas(importlib.abc.MetaPathFinder):
     """Import finder that refuses pandas (pyarrow then works without it, as if not installed)."""
 
-    def find_spec(self, name, path=None, target=None):  # noqa: ANN001 (importlib's protocol)
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> None:
         if name == "pandas" or name.startswith("pandas."):
             raise ImportError(f"pandas is not loaded in winnow run processes ({PANDAS_FREE_ENV})")
         return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from flows import memory
@@ -85,29 +87,11 @@ def test_keep_pandas_out_unless_pandas_is_loaded(pre: str, expected: str) -> Non
     assert out.stdout.split() == expected.split()
 
 
-def _tree(root: int) -> list[int]:
-    """`root` and its live descendants."""
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    out, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        stack.extend(kids.get(pid, []))
-    return out
-
-
-def _maps_pandas(pid: int) -> bool | None:
+def _maps_pandas(process: psutil.Process) -> bool | None:
     """Whether the process has a file of the pandas package mapped (None: it is gone)."""
     try:
-        return "/pandas/" in Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
+        return any("/pandas/" in m.path for m in process.memory_maps())
+    except psutil.Error:
         return None
 
 
@@ -132,10 +116,12 @@ def test_a_winnow_run_and_its_workers_never_load_pandas(tmp_path: Path) -> None:
     )
     seen: dict[int, bool] = {}
     while proc.poll() is None:
-        for pid in _tree(proc.pid):
-            mapped = _maps_pandas(pid)
-            if mapped is not None:
-                seen[pid] = seen.get(pid, False) or mapped
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(proc.pid)
+            for process in [root, *root.children(recursive=True)]:
+                mapped = _maps_pandas(process)
+                if mapped is not None:
+                    seen[process.pid] = seen.get(process.pid, False) or mapped
         time.sleep(0.1)
     assert proc.returncode == 0, proc.stderr.read()[-3000:]
     assert len(seen) >= 3  # the run process and its two workers (and the resource tracker)
