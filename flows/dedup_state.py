@@ -266,6 +266,17 @@ def prior_signatures(
     return sig_of, id_of
 
 
+def _fixed_binary(rows: np.ndarray, width: int) -> pa.Array:
+    """The rows of a 2-d array as fixed-size binary values over the array's own memory (not
+    a bytes object per row).
+
+    >>> _fixed_binary(np.array([[1, 2]], np.uint32), 8).to_pylist()
+    [b'\\x01\\x00\\x00\\x00\\x02\\x00\\x00\\x00']
+    """
+    data = pa.py_buffer(np.ascontiguousarray(rows))  # zero-copy when contiguous
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(rows), [None, data])
+
+
 def write_minhash_state(
     staging: Staging,
     config: PipelineConfig,
@@ -283,7 +294,7 @@ def write_minhash_state(
             {
                 "ordinal": pa.array(ordinals[start:end], pa.int64()),
                 "doc_id": pa.array(doc_ids[start:end], pa.string()),
-                "signature": pa.array([s.tobytes() for s in sigs[start:end]], pa.binary(4 * width)),
+                "signature": _fixed_binary(sigs[start:end], 4 * width),
             }
         )
         write_parquet(table, staging.minhash_sig_part(name, c))

@@ -63,6 +63,7 @@ from flows.tasks import (
     load_documents,
     stage_empty_datasets,
 )
+from flows.workers import rest_workers
 from transforms.config import (
     LSH_BANDS,
     LSH_ROWS,
@@ -227,6 +228,7 @@ def etl_flow(
             claim = (store, staging, n, run.run_id, sorted(run.plan.revisions))
             renames = run_step(progress, "claim-ids", 1, "steps", claim_ids, *claim)
         flagged = _flag_all(run, extracted, key_counts, config, options, progress, renames)
+        rest_workers()  # dedup and load run here: the idle workers' memory goes first
         n_docs = sum(e.documents for e in extracted)
         dedup_args = (store, staging, n, run.run_id, config)
         dups = run_step(progress, "dedup", n_docs, "documents", dedup_documents, *dedup_args)

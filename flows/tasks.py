@@ -183,15 +183,15 @@ def _active_signatures(
     staging: Staging, n_batches: int, pos: np.ndarray, config: PipelineConfig
 ) -> np.ndarray:
     """Signatures of the run's documents at positions `pos`, one batch in memory at a time."""
-    parts = [np.empty((0, config.signature_width), np.uint32)]
-    start = 0
+    out = np.empty((len(pos), config.signature_width), np.uint32)  # filled in place
+    start = done = 0
     for b in range(n_batches):
         n = pq.read_metadata(staging.documents(b)).num_rows
-        parts.append(
-            _batch_signatures(staging, b, pos[(pos >= start) & (pos < start + n)] - start, config)
-        )
+        rows = pos[(pos >= start) & (pos < start + n)] - start
+        out[done : done + len(rows)] = _batch_signatures(staging, b, rows, config)
         start += n
-    return np.concatenate(parts)
+        done += len(rows)
+    return out
 
 
 def _near_duplicates(
@@ -238,7 +238,9 @@ def _near_duplicates(
     removed = {p for p, _ in found}
     ks = np.flatnonzero([h and int(p) not in removed for p, h in zip(pos, has, strict=True)])
     survivors = [doc_ids[int(pos[i])] for i in ks]
-    write_minhash_state(staging, config, ordinals[ks], survivors, sigs[ks], keys[ks])
+    del sig_of  # views of `sigs`: the full array goes as soon as the survivors' copy exists
+    sigs, keys = sigs[ks], keys[ks]
+    write_minhash_state(staging, config, ordinals[ks], survivors, sigs, keys)
     return found
 
 
@@ -248,6 +250,7 @@ def dedup_documents(
 ) -> Path:
     """Exact (content hash) and near (MinHash LSH) duplicates against this run and every
     committed run; survivor = first seen in (run, input) order."""
+    enter_stage("dedup")  # the flag stage's caches, if it ran here: not on top of dedup's peak
     columns = ["doc_id", "content_hash", "source", "record", "url"]
     docs = pa.concat_tables(
         [schemas.DOCUMENTS_STAGED.empty_table().select(columns)]
@@ -269,8 +272,12 @@ def dedup_documents(
         found = [(p, d) for (p, _), d in zip(found, chained, strict=True)]
     found.sort(key=lambda x: x[0])
     write_hashes({h: d for h, d in kept.items() if h not in seen}, staging)
-    origin = docs.select(["source", "record", "url"]).to_pylist()  # of the removed copy
-    rows = [{**dataclasses.asdict(d), **origin[p], "run_id": run_id} for p, d in found]
+    # the origin of each removed copy (only those rows: not a dict per document)
+    origin = docs.select(["source", "record", "url"]).take([p for p, _ in found]).to_pylist()
+    rows = [
+        {**dataclasses.asdict(d), **o, "run_id": run_id}
+        for (_, d), o in zip(found, origin, strict=True)
+    ]
     path = write_parquet(
         pa.Table.from_pylist(rows, schema=schemas.DUPLICATES), staging.dataset_part("duplicates")
     )

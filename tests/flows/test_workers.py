@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-from flows.workers import WorkerDied, in_worker, start_pool, stop_pool
+import psutil
+
+from flows.workers import WorkerDied, in_worker, rest_workers, start_pool, stop_pool
 from tests.conftest import REPO
 
 
@@ -43,6 +45,21 @@ def test_in_worker_runs_here_without_a_pool_and_in_a_worker_with_one():
     finally:
         stop_pool(pool)
     assert in_worker(_sleep_then_pid, 0.0)[1] == os.getpid()  # the pool is no longer used
+
+
+def test_resting_workers_end_their_processes_and_later_work_starts_new_ones():
+    """After the flag stage the flow rests its pool: the idle workers' memory is handed back
+    before the serial dedup and load, and work submitted afterwards still runs in a worker."""
+    rest_workers()  # no pool: nothing to do
+    pool = start_pool(1)
+    try:
+        _, first = in_worker(_sleep_then_pid, 0.0)
+        rest_workers()
+        assert not psutil.pid_exists(first) or psutil.Process(first).status() == "zombie"
+        result, second = in_worker(_sleep_then_pid, 0.0)
+        assert result == second and second not in (first, os.getpid())
+    finally:
+        stop_pool(pool)
 
 
 def _die_once_then_pid(marker: str) -> int:
