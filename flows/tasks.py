@@ -273,7 +273,8 @@ def dedup_documents(
     found.sort(key=lambda x: x[0])
     write_hashes({h: d for h, d in kept.items() if h not in seen}, staging)
     # the origin of each removed copy (only those rows: not a dict per document)
-    origin = docs.select(["source", "record", "url"]).take([p for p, _ in found]).to_pylist()
+    removed = pa.array([p for p, _ in found], pa.int64())  # typed: a run may find none
+    origin = docs.select(["source", "record", "url"]).take(removed).to_pylist()
     rows = [
         {**dataclasses.asdict(d), **o, "run_id": run_id}
         for (_, d), o in zip(found, origin, strict=True)
