@@ -9,9 +9,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 import psutil
+import pytest
 
 from flows.workers import WorkerDied, in_worker, rest_workers, start_pool, stop_pool
 from tests.conftest import REPO
