@@ -128,6 +128,17 @@ def hash_keys(values: Iterable[str]) -> np.ndarray:
     return np.fromiter((xxhash.xxh3_64_intdigest(v.encode()) for v in values), np.uint64)
 
 
+def _fixed_binary(rows: np.ndarray, width: int) -> pa.Array:
+    """The rows of a 2-d array as fixed-size binary values over the array's own memory (not
+    a bytes object per row).
+
+    >>> _fixed_binary(np.array([[1, 2]], np.uint32), 8).to_pylist()
+    [b'\\x01\\x00\\x00\\x00\\x02\\x00\\x00\\x00']
+    """
+    data = pa.py_buffer(np.ascontiguousarray(rows))  # zero-copy when contiguous
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(rows), [None, data])
+
+
 def to_arrays(spec: StateTable, table: pa.Table) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(uint64 keys, fixed-width value columns) of run-part rows, for a segment."""
     key = table[spec.key]
@@ -154,8 +165,8 @@ def to_table(spec: StateTable, keys: np.ndarray, cols: dict[str, np.ndarray]) ->
         elif pa.types.is_string(field.type):
             data[field.name] = pa.array([v.decode() for v in cols[field.name].tolist()], field.type)
         elif pa.types.is_fixed_size_binary(field.type):
-            rows = np.ascontiguousarray(cols[field.name]).reshape(len(keys), field.type.byte_width)
-            data[field.name] = pa.array([r.tobytes() for r in rows], field.type)
+            rows = cols[field.name].reshape(len(keys), field.type.byte_width)
+            data[field.name] = _fixed_binary(rows, field.type.byte_width)
         else:
             data[field.name] = pa.array(cols[field.name], field.type)
     return pa.table(data, schema=spec.schema)
@@ -264,17 +275,6 @@ def prior_signatures(
     for o, d, s in zip(t["ordinal"].to_pylist(), t["doc_id"].to_pylist(), flat, strict=True):
         sig_of[o], id_of[o] = s, d
     return sig_of, id_of
-
-
-def _fixed_binary(rows: np.ndarray, width: int) -> pa.Array:
-    """The rows of a 2-d array as fixed-size binary values over the array's own memory (not
-    a bytes object per row).
-
-    >>> _fixed_binary(np.array([[1, 2]], np.uint32), 8).to_pylist()
-    [b'\\x01\\x00\\x00\\x00\\x02\\x00\\x00\\x00']
-    """
-    data = pa.py_buffer(np.ascontiguousarray(rows))  # zero-copy when contiguous
-    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(rows), [None, data])
 
 
 def write_minhash_state(

@@ -89,7 +89,7 @@ def language_cache(engine: str) -> dict:
 
 
 def enter_stage(stage: str) -> None:
-    """Note that this process now works on `stage` (extract, flag, load); when it changes,
+    """Note that this process now works on `stage` (extract, flag, dedup, load); when it changes,
     drop the caches of the stage before and hand the memory back."""
     with _stage_lock:
         previous, _stage[0] = _stage[0], stage

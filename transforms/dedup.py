@@ -221,7 +221,7 @@ def band_keys(
     """
     if bands < 1 or rows < 1:
         raise ValueError("bands and rows must be >= 1")
-    n, width = signatures.shape
+    _, width = signatures.shape
     if width < bands * rows:
         raise ValueError(f"signatures have {width} values, need bands*rows = {bands * rows}")
     h = np.arange(1, bands + 1, dtype=np.uint64)[None, :] * _MIX  # band index salts the key
