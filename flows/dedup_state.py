@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import xxhash
@@ -179,6 +178,8 @@ def prior_rows(store: OutputStore, spec: StateTable, values: Iterable, columns: 
     values = list(values) if spec.string_key else np.asarray(values)
     tables = [spec.schema.empty_table().select(columns)]
     if parts := _parts(folder):
+        import pyarrow.dataset as ds  # here: worker processes import this module, not this
+
         filt = ds.field(spec.key).isin(pa.array(values, spec.schema.field(spec.key).type))
         tables.append(ds.dataset(parts, format="parquet").to_table(columns=columns, filter=filt))
     if segs := _segments(folder):
