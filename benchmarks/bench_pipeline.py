@@ -7,7 +7,9 @@ that child's process tree:
 1. naive baseline on a subsample (pandas row per line, langdetect.detect per line,
    "<3 words or no terminal punctuation" boilerplate rule, drop_duplicates on documents);
 2. winnow (flows.etl.run_etl) with 1 worker on the corpus and on SCALE x the corpus;
-3. winnow with 2 workers on the larger corpus (fixed start-up costs weigh least there);
+3. winnow with 2 workers on the larger corpus (fixed start-up costs weigh least there), and
+   with 1 worker held to one core (RAYON_NUM_THREADS=1: one worker detects languages on a
+   native thread per core), the baseline of 2 workers / 1 worker as pipeline scaling;
 4. a parallelism probe before and after: 2 busy processes vs 1, the share of the second
    core that other users of this shared machine leave us (2.0x when quiet).
 
@@ -295,9 +297,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     one_name, big_name = "winnow 1 worker", f"winnow 1 worker, {args.scale}x corpus"
     two_name = "winnow 2 workers" + ("" if c_big is None else f", {args.scale}x corpus")
+    # One worker already detects languages on a native thread per core (flows/workers.py):
+    # the same run held to one core is the baseline of "2 workers / 1 worker" as pipeline
+    # scaling.
+    from flows.workers import NATIVE_POOL_VAR
+
+    core_name = f"{big_name}, 1 core ({NATIVE_POOL_VAR}=1)"
     plan = [(one_name, small, 1)]
     if c_big is not None:
         plan.append((big_name, big, 1))
+        plan.append((core_name, big, 1))
     plan.append((two_name, big if c_big is not None else small, 2))
     try:
         parallel = [probe_parallelism()]
@@ -308,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} ...", flush=True)
             out = args.out / f"output-{workers}-{corpus.name}"
             args_ = ["winnow", str(corpus), str(out), str(workers)]
-            runs[name] = run_child(args_, env, server.server_process.pid)
+            env_ = {**env, NATIVE_POOL_VAR: "1"} if name == core_name else env
+            runs[name] = run_child(args_, env_, server.server_process.pid)
         parallel.append(probe_parallelism())
     finally:
         server.stop()
@@ -391,6 +401,16 @@ def main(argv: list[str] | None = None) -> int:
             str(w >= 1.8) if probe >= 1.9 else f"n/a (probe {probe:.2f}x)",
         ]
     )
+    if core_name in runs:
+        wc = runs[core_name]["seconds"] / two["seconds"]
+        ratios.append(
+            [
+                f"{two_name} / 1 worker on 1 core",
+                f"{wc:.2f}x",
+                ">= 1.8x where the probe gives >= 1.9x",
+                str(wc >= 1.8) if probe >= 1.9 else f"n/a (probe {probe:.2f}x)",
+            ]
+        )
     ratios.append(
         [
             "machine: 2 busy processes / 1 (before, after)",
