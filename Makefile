@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
-## make bench: quick mode (tiny corpus, seconds); make bench-full: 100k and 1M lines (~6 min)
+## make bench: quick mode (tiny corpus, seconds); make bench-full: 100k and 1M lines (~8 min)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py --quick
 
