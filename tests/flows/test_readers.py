@@ -284,6 +284,31 @@ def test_jsonl_byte_order_mark_wins(tmp_path, encode):
     assert texts(recs) == ["Line 0 på norsk, æøå.", "Line 1 på norsk, æøå."], recs
 
 
+@pytest.mark.parametrize(
+    "blank",
+    [b"\n", b"  \n", b"\r\n", b" \t\x0b\x0c\n", b"\n" * 3_000_000, b" \n" * 700_000],
+    ids=["newline", "spaces", "crlf", "ascii-space", "3M-newlines", "1.4MB-space-lines"],
+)
+@pytest.mark.parametrize("comp", ["", ".gz"])
+def test_jsonl_blank_line_runs_are_skipped_and_records_keep_their_line_index(tmp_path, blank, comp):
+    """Blank lines are skipped a buffer at a time (a .jsonl.gz of newlines, a bomb, costs
+    seconds, not minutes), and every record keeps the index of its line in the file."""
+    rng = random.Random(len(blank))
+    parts = []
+    for i in range(6):
+        parts.append(blank * rng.randint(0, 3))
+        parts.append(b"   " + GOOD_LINE.encode() + b"\n" if i % 2 else b"{not json\n")
+    data = b"".join(parts) + blank + b"\xc2\xa0\n" + GOOD_LINE.encode()  # NBSP: blank too
+    (tmp_path / f"x.jsonl{comp}").write_bytes(compress(data, comp))
+    recs = read_path(tmp_path / f"x.jsonl{comp}")
+    expected = [
+        (i, "Document" if b"text" in line else "ErrorRecord")
+        for i, line in enumerate(data.split(b"\n"))
+        if line.decode().strip()
+    ]
+    assert [(r.record, type(r).__name__) for r in recs] == expected
+
+
 @pytest.mark.parametrize("comp", ["", ".gz"])
 def test_jsonl_line_over_the_limit_is_skipped_without_loading_it(tmp_path, monkeypatch, comp):
     monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1_000)
