@@ -20,7 +20,7 @@ import zstandard
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from flows.readers import MAX_EXPANDED_ENV, discover_inputs, read_documents
+from flows.readers import MAX_DOCUMENT_LINES, MAX_EXPANDED_ENV, discover_inputs, read_documents
 from transforms.config import PipelineConfig
 from transforms.extract import make_doc_id
 from transforms.records import Document, ErrorRecord
@@ -234,6 +234,7 @@ BAD_REASONS = {  # input -> reason of its one errors row
     "bad/escape.txt": "symlink_outside_input",
     "bad/dangling.txt": "unreadable_file",
     "bad/huge_line.txt": "line_too_long",
+    "bad/newlines.txt.gz": "document_too_large",  # more lines than MAX_DOCUMENT_LINES
     "bad/crawl_with_image.warc.gz": "unsupported_content_type",  # its HTML page is loaded
 }
 HUGE_LINE_BYTES = 50 * 1024**2
@@ -262,6 +263,8 @@ def build_bad_corpus(root: Path) -> Path:
     (bad / "empty.txt").write_bytes(b"")
     (bad / "bomb.txt.gz").write_bytes(gzip.compress(b"\x20" * (8 * 1024**2)))  # 8 MB of spaces
     (bad / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    newlines = b"Intro sentence here.\n" + b"\n" * MAX_DOCUMENT_LINES  # under the 1 MiB cap
+    (bad / "newlines.txt.gz").write_bytes(gzip.compress(newlines))
     (bad / "crawl_with_image.warc.gz").write_bytes(gzip.compress(make_warc()))
     lines = [
         json.dumps({"text": "First good JSON line has words."}),

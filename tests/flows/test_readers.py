@@ -353,6 +353,30 @@ def test_text_line_over_the_limit_is_an_error_row(tmp_path, monkeypatch):
     assert recs[0].reason == "line_over_limit"
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "errors", "loaded"),
+    [
+        ("x.txt", b"Top line.\n" + b"\n" * 150, [(0, "document_too_large")], []),
+        (
+            "x.jsonl",
+            (json.dumps({"text": "a\n" * 150}) + "\n" + GOOD_LINE + "\n").encode(),
+            [(0, "document_too_large")],
+            [1],  # the next record is still loaded
+        ),
+        ("x.txt", b"Top line.\n" + b"\n" * 98, [], [0]),  # 100 lines (split on "\n"): loaded
+    ],
+    ids=["txt", "jsonl-record", "at-the-limit"],
+)
+def test_document_with_more_lines_than_the_limit_is_an_error_row(
+    tmp_path, monkeypatch, name, data, errors, loaded
+):
+    monkeypatch.setattr(readers, "MAX_DOCUMENT_LINES", 100)
+    (tmp_path / name).write_bytes(data)
+    recs = read_path(tmp_path / name)
+    assert [(r.record, r.reason) for r in recs if isinstance(r, ErrorRecord)] == errors
+    assert [r.record for r in recs if isinstance(r, Document)] == loaded
+
+
 def test_text_document_over_the_limit_is_an_error_row(tmp_path, monkeypatch):
     monkeypatch.setattr(readers, "MAX_DOCUMENT_BYTES", 10_000)
     (tmp_path / "big.txt.gz").write_bytes(gzip.compress(b"a line of text\n" * 1_000))
