@@ -737,14 +737,6 @@ SENTENCE_END = (
 )
 # Closing quotes and brackets that may follow the sentence end: `." .» .” .) 。」`.
 CLOSERS = "\"'\u201d\u2019\u201c\u00bb\u203a)]\u300d\u300f\u3011\uff09\u300b"
-# Lines that are a list item: bullets, "1." / "a)" numbering, dashes.
-LIST_ITEM = re.compile(r"^(?:[-\u2022\u00b7*\u25aa\u25cf\u2013\u2014>]|\d{1,3}[.)]|[a-z][.)])\s")
-# A price: currency symbol or ISO code next to a number ("$19.99", "12,50 €", "EUR 9").
-PRICE = re.compile(
-    r"(?:[$€£¥₹₽₩]|\b(?:usd|eur|gbp|chf|sek|nok|dkk|pln|rub|kr|zł|руб)\.?)\s?\d[\d.,\s]*"
-    r"|\d[\d.,\s]*\s?(?:[$€£¥₹₽₩]|\b(?:usd|eur|gbp|chf|sek|nok|dkk|pln|rub|kr|zł|руб)\b)",
-    re.IGNORECASE,
-)
 
 # ISO 639-1 codes (as langdetect labels lines) -> jusText 3.0.2 stoplist names
 # (Pomikalek 2011; the stoplists ship inside the justext package, BSD licence).
