@@ -168,21 +168,24 @@ def _minhash_flat(flat: np.ndarray, sizes: np.ndarray, *, num_perm: int, seed: i
     if not len(nonempty):
         return out
     ends = np.cumsum(sizes[nonempty])
-    buf = np.empty(
-        (num_perm, min(int(ends[-1]), max(_CHUNK_SHINGLES, int(sizes.max())))), np.uint64
-    )
-    lo, first = 0, 0
-    while first < len(nonempty):  # chunks of whole documents, about _CHUNK_SHINGLES shingles
-        last = max(first + 1, int(np.searchsorted(ends, lo + _CHUNK_SHINGLES, side="right")))
-        hi = int(ends[last - 1])
+    starts = ends - sizes[nonempty]
+    total = int(ends[-1])
+    # Fixed chunks of shingles, a document may span several (its minimum is taken over them):
+    # the (perm x shingle) buffer stays num_perm x _CHUNK_SHINGLES whatever one text holds
+    # (sized by the largest document, one 5M-word text took 4.5 GB).
+    buf = np.empty((num_perm, min(total, _CHUNK_SHINGLES)), np.uint64)
+    for lo in range(0, total, _CHUNK_SHINGLES):
+        hi = min(lo + _CHUNK_SHINGLES, total)
         hv = buf[:, : hi - lo]
         with np.errstate(over="ignore"):
             np.multiply(a, flat[None, lo:hi], out=hv)
             np.add(hv, b, out=hv)
         np.right_shift(hv, np.uint64(32), out=hv)
-        offsets = np.concatenate([[0], ends[first : last - 1] - lo])
-        out[nonempty[first:last]] = np.minimum.reduceat(hv, offsets, axis=1).T
-        lo, first = hi, last
+        first = int(np.searchsorted(ends, lo, side="right"))  # documents overlapping [lo, hi)
+        last = int(np.searchsorted(starts, hi, side="left"))
+        offsets = np.maximum(starts[first:last], lo) - lo
+        rows = nonempty[first:last]
+        out[rows] = np.minimum(out[rows], np.minimum.reduceat(hv, offsets, axis=1).T)
     return out
 
 

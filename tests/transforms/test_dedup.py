@@ -5,6 +5,7 @@ import pytest
 
 from transforms.dedup import (
     _CHUNK_SHINGLES,
+    MINHASH_SEED,
     SIGNATURE_GROUP_CHARS,
     Duplicate,
     NearDuplicate,
@@ -22,6 +23,7 @@ from transforms.dedup import (
     shingle_hashes,
     text_signatures,
 )
+from transforms.dedup import _permutations as permutations
 
 
 def test_content_hash_ignores_formatting_but_not_words():
@@ -209,3 +211,26 @@ def test_text_signatures_of_a_batch_are_each_text_on_its_own(n):
     got = text_signatures(texts, shingle_words=n)
     alone = np.concatenate([minhash_signatures([shingle_hashes(t, n=n)]) for t in texts])
     assert np.array_equal(got, alone)
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        [5, _CHUNK_SHINGLES + 3, 0, 2 * _CHUNK_SHINGLES, 7, 1],  # across chunk boundaries
+        [3 * _CHUNK_SHINGLES + 1],  # one document larger than the chunk buffer
+        [_CHUNK_SHINGLES - 1, 1, 1],  # a document that ends exactly at the boundary
+    ],
+    ids=["spanning", "one-large", "boundary"],
+)
+def test_minhash_is_the_minimum_over_every_shingle_of_a_document(sizes):
+    rng = np.random.default_rng(7)
+    shingles = [rng.integers(0, 2**63, k, dtype=np.uint64) for k in sizes]
+    got = minhash_signatures(shingles, num_perm=8)
+    a, b = permutations(8, MINHASH_SEED)
+    for row, sh in zip(got, shingles, strict=True):
+        if len(sh) == 0:
+            assert (row == 0xFFFFFFFF).all()
+            continue
+        with np.errstate(over="ignore"):
+            want = ((a * sh[None, :] + b) >> np.uint64(32)).min(axis=1)
+        assert np.array_equal(row, want.astype(np.uint32))
