@@ -198,6 +198,39 @@ def test_repeated_input_ids_keep_every_document_apart(tmp_path):
     assert "already used by" in errors["message"].iloc[0]
 
 
+@pytest.mark.parametrize("batch_docs", [1, 2, 3])
+def test_flag_stage_in_chunks_gives_the_datasets_of_one_chunk(tmp_path, batch_docs):
+    """flag_staged works `batch_docs` documents at a time (row dicts and signatures per
+    chunk); datasets equal those of one chunk, with renamed input ids and near duplicates."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    topics = ["rivers", "glaciers", "deserts", "forests", "volcanoes", "reefs", "caves"]
+    records = [
+        {
+            "id": i,
+            "text": f"Notes on {t}: field record {n}.\nThe {t} we saw this year, in {1990 + n}, "
+            f"were unlike the {t} described by earlier surveys of region {n * 7}.",
+        }
+        for n, (i, t) in enumerate(zip(["a", "b", "a", "c", "b", "d", "e"], topics, strict=True))
+    ]
+    records.append({"id": "f", "text": records[0]["text"]})  # an exact copy
+    (inputs / "x.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    config = PipelineConfig(id_field="id")
+    runs = {}
+    for name, docs in (("one", 2_000), ("chunks", batch_docs)):
+        run_etl(
+            [str(inputs)], str(tmp_path / name), config=config, options=RunOptions(batch_docs=docs)
+        )
+        runs[name] = {
+            d: pd.read_parquet(tmp_path / name / d).drop(columns="run_id", errors="ignore")
+            for d in ("lines", "documents", "duplicates", "errors")
+        }
+    assert len(runs["one"]["documents"]) == 7 and len(runs["one"]["duplicates"]) == 1
+    assert runs["one"]["errors"]["reason"].tolist() == ["duplicate_id", "duplicate_id"]
+    for d, frame in runs["one"].items():
+        pd.testing.assert_frame_equal(frame, runs["chunks"][d], obj=d)
+
+
 def _winnow(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
