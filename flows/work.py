@@ -214,20 +214,28 @@ def extract_files(
     return result
 
 
-def _renamed(doc_ids: list[str], labels: pa.Table, renames: Path | None, batch: int) -> pa.Table:
-    """Apply this batch's id renames (from `claim_ids`) to its document ids and label rows."""
+def _renamed(
+    metas: pa.Table, labels: pa.Table, renames: Path | None, batch: int
+) -> tuple[pa.Table, pa.Table]:
+    """Apply this batch's id renames (from `claim_ids`) to its metadata and label rows."""
     if renames is None:
-        return labels
+        return metas, labels
     table = pq.read_table(renames, filters=[("batch", "=", batch)])
+    doc_ids = metas["doc_id"].to_pylist()
     new_of = {}
     for row, doc_id in zip(table["row"].to_pylist(), table["doc_id"].to_pylist(), strict=True):
         new_of[doc_ids[row]] = doc_id
         doc_ids[row] = doc_id
     if new_of:
-        at = labels.schema.get_field_index("doc_id")
-        renamed = [new_of.get(d, d) for d in labels["doc_id"].to_pylist()]
-        labels = labels.set_column(at, labels.field(at), pa.array(renamed, pa.string()))
-    return labels
+        metas = _with_doc_ids(metas, doc_ids)
+        labels = _with_doc_ids(labels, [new_of.get(d, d) for d in labels["doc_id"].to_pylist()])
+    return metas, labels
+
+
+def _with_doc_ids(table: pa.Table, doc_ids: list[str]) -> pa.Table:
+    """`table` with its `doc_id` column replaced."""
+    at = table.schema.get_field_index("doc_id")
+    return table.set_column(at, table.field(at), pa.array(doc_ids, pa.string()))
 
 
 def _label_columns(labels: pa.Table, counts: pa.Table) -> dict[str, list]:
@@ -276,8 +284,9 @@ def flag_staged(
     Works through the batch `batch_docs` documents at a time: the per-line Python objects,
     document row dicts and MinHash signatures of one chunk at a time, not of the batch (one
     JSONL file of 400k tiny records: 1.89 -> 0.92 GB peak); the chunks' Arrow tables are
-    joined and written once (the same files as in one piece). 1M benchmark lines (8 MiB batches of ~56k lines):
-    the flag stage peaked at 397 instead of 410 MiB, byte-identical outputs.
+    joined and written once (the same files as in one piece). 1M benchmark lines (8 MiB
+    batches of ~56k lines): the flag stage peaked at 397 instead of 410 MiB, byte-identical
+    outputs.
     """
     enter_stage("flag")
     with paused_gc():  # the batch's objects have no cycles: see transforms.rows.paused_gc
@@ -287,8 +296,8 @@ def flag_staged(
             write_parquet(schemas.LINES.empty_table(), staging.lines_part(batch))
             write_parquet(schemas.DOCUMENTS_STAGED.empty_table(), staging.documents(batch))
             return FlagResult()
+        meta_table, labels = _renamed(meta_table, labels, renames, batch)
         doc_ids = meta_table["doc_id"].to_pylist()
-        labels = _renamed(doc_ids, labels, renames, batch)
         counts = pq.read_table(key_counts)
         groups = group_rows(labels["doc_id"].to_pylist(), doc_ids)
         line_parts: list[pa.Table] = []
@@ -297,8 +306,6 @@ def flag_staged(
         for lo in range(0, len(doc_ids), options.batch_docs):
             chunk_ids = doc_ids[lo : lo + options.batch_docs]
             chunk_metas = meta_table.slice(lo, len(chunk_ids)).to_pylist()
-            for meta, doc_id in zip(chunk_metas, chunk_ids, strict=True):
-                meta["doc_id"] = doc_id
             rows = [i for idx in groups[lo : lo + options.batch_docs] for i in idx]
             chunk = labels.take(pa.array(rows, pa.int64()))
             columns = _label_columns(chunk, counts)
