@@ -293,9 +293,8 @@ def _set_console_log_level(level: str) -> None:
 def _output_problem(args: argparse.Namespace, config) -> str | None:
     """Why the output cannot take this run (checked before Prefect starts; the flow checks
     again), or None. A URL output is checked by the flow only (lock, LSH settings)."""
-    from flows.dedup_state import lsh_mismatch_message, other_lsh_state
     from flows.storage import is_url
-    from flows.store import OutputError, OutputStore, RunLock
+    from flows.store import OutputError, OutputStore, RunLock, lsh_mismatch_message, other_lsh_state
 
     if is_url(args.output):
         return None

@@ -34,7 +34,7 @@ import xxhash
 
 from flows import schemas, segments
 from flows.staging import Staging
-from flows.store import OutputStore, write_parquet
+from flows.store import OutputStore, state_name, write_parquet
 from transforms.config import PipelineConfig
 
 KEY_COUNTS = pa.schema([("line_key", pa.uint64()), ("n_docs", pa.int64())])
@@ -42,29 +42,6 @@ HASHES_SCHEMA = pa.schema([("content_hash", pa.string()), ("kept_doc_id", pa.str
 BAND_SCHEMA = pa.schema([("key", pa.uint64()), ("ordinal", pa.int64())])
 # Signature rows per state file: reading the candidates' signatures scans at most this many.
 SIG_ROWS_PER_FILE = 65_536
-
-
-def state_name(config: PipelineConfig) -> str:
-    """State folder of one LSH layout (a different layout starts its own state)."""
-    return f"minhash-{config.lsh_bands}x{config.lsh_rows}-w{config.shingle_words}"
-
-
-def other_lsh_state(output: Path, config: PipelineConfig) -> str | None:
-    """Name of a MinHash state folder in `output` built with other LSH settings, if any.
-
-    A run with other settings would start its own state and silently miss near duplicates of
-    everything loaded before, so the flow refuses it (unless `fresh` or near-dup is off).
-    """
-    folders = sorted(p.name for p in (output / "_state").glob("minhash-*") if p.is_dir())
-    return next((name for name in folders if name != state_name(config)), None)
-
-
-def lsh_mismatch_message(output: Path | str, other: str) -> str:
-    """The one-line error for `other_lsh_state` (CLI and the flow)."""
-    return (
-        f"{output} holds a near-duplicate index built with other LSH settings ({other}); "
-        "use the same settings, or --fresh to start over"
-    )
 
 
 @dataclass(frozen=True)

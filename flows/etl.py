@@ -12,17 +12,12 @@ import json
 import os
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from prefect import flow, get_run_logger
 from prefect import runtime as prefect_runtime
 
-from flows import schemas
-from flows.compaction import compact_state
-from flows.dedup_state import lsh_mismatch_message, other_lsh_state
 from flows.hooks import hook_point
-from flows.ledger import read_ledger, stage_ledger
 from flows.plan import (
     BATCH_DOCS,
     BATCH_FILES,
@@ -41,7 +36,15 @@ from flows.readers import max_expanded_bytes
 from flows.runners import mark_killed_runs
 from flows.staging import Staging
 from flows.storage import discover_all, open_store
-from flows.store import FORMAT_FILE, STATE_FORMAT, OutputStore, write_json, write_parquet
+from flows.store import (
+    FORMAT_FILE,
+    STATE_FORMAT,
+    OutputStore,
+    lsh_mismatch_message,
+    other_lsh_state,
+    write_json,
+    write_parquet,
+)
 from flows.summary import (
     ExtractResult,
     FlagResult,
@@ -57,13 +60,12 @@ from flows.tasks import (
     claim_ids,
     count_keys,
     dedup_documents,
-    errors_table,
     extract_batch,
     flag_batch,
     load_documents,
     stage_empty_datasets,
 )
-from flows.workers import rest_workers
+from flows.workers import LazyFunction, in_worker, rest_workers
 from transforms.config import (
     LSH_BANDS,
     LSH_ROWS,
@@ -73,6 +75,11 @@ from transforms.config import (
     config_hash,
 )
 from transforms.records import ErrorRecord
+
+# With local workers the flow process loads pyarrow and numpy (~45 MiB of RSS) only after the
+# flag stage, once the workers are gone: what it reads before (the ledger, key counts, input
+# ids) is read in a worker (flows/tasks.py, flows/workers.py: LazyFunction).
+READ_LEDGER = LazyFunction("flows.ledger", "read_ledger")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +115,8 @@ def _plan_run(
         select_sources(found, *patterns) for found in discover_all(inputs, exclude=[store.root])
     )
     reading = reading_options(config, max_expanded_bytes=max_expanded_bytes())
-    plan = plan_inputs(files, read_ledger(store, [f.source for f in files]), reading=reading)
+    ledger, _ = in_worker(READ_LEDGER, store, [f.source for f in files])  # pyarrow: there
+    plan = plan_inputs(files, ledger, reading=reading)
     run_seq = store.committed_runs() + 1
     run_id = make_run_id(run_seq, config_hash(config), plan.new)
     store.recover(keep=[run_id])
@@ -124,11 +132,19 @@ def _stage_run_records(
     extracted: list[ExtractResult],
     flagged: list[FlagResult],
     loaded: LoadResult,
-    duplicate_kinds: Counter,
+    duplicates: Path,
 ) -> tuple[RunSummary, list[dict]]:
-    """Stage the run's errors, its ledger part and its `runs` row (the manifest);
-    returns the summary and the error rows."""
+    """Stage the run's errors, its ledger part and its `runs` row (the manifest), counting the
+    `duplicates` file's kinds; returns the summary and the error rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flows import schemas
+    from flows.ledger import stage_ledger
+    from flows.work import errors_table
+
     staging = run.staging
+    duplicate_kinds = Counter(pq.read_table(duplicates, columns=["kind"])["kind"].to_pylist())
     error_table = pa.concat_tables(
         [errors_table(run.discovery_errors, run.run_id)]
         + [pq.read_table(staging.batch_errors(e.batch)) for e in extracted]
@@ -233,9 +249,10 @@ def etl_flow(
         dedup_args = (store, staging, n, run.run_id, config)
         dups = run_step(progress, "dedup", n_docs, "documents", dedup_documents, *dedup_args)
         loaded = run_step(progress, "load", n_docs, "documents", load_documents, staging, n, dups)
-        kinds = Counter(pq.read_table(dups, columns=["kind"])["kind"].to_pylist())
-        staged = (run, config, options, extracted, flagged, loaded, kinds)
+        staged = (run, config, options, extracted, flagged, loaded, dups)
         summary, errors = _stage_run_records(*staged)
+        from flows.compaction import compact_state  # pyarrow and numpy: after the flag stage
+
         folded = compact_state(store, staging.final_root)  # when due: O(log history) parts
         hook_point("before-commit")
         run_step(progress, "commit", 1, "steps", store.commit, run.run_id, folded)

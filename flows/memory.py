@@ -73,10 +73,12 @@ def apply_memory_defaults() -> None:
 
 def release_memory() -> None:
     """Give freed memory back to the system after a batch: Arrow's pool, then the C heap
-    (glibc keeps freed blocks of large Python objects and Parquet buffers otherwise)."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
+    (glibc keeps freed blocks of large Python objects and Parquet buffers otherwise).
+    Arrow's pool only where pyarrow is loaded: the flow process of a run with workers loads
+    it after the flag stage (flows/workers.py, LazyFunction)."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)

@@ -2,7 +2,7 @@
 
 Readers yield `Document` or `ErrorRecord` values; a bad input item never raises, and a bad
 record costs only that record: the records before it (and, where the format allows, after
-it) are still read. Only the library errors named in `_READ_ERRORS` become error rows; any
+it) are still read. Only the library errors named in `_library_errors` become error rows; any
 other exception is a bug in winnow and propagates.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import dataclasses
 import fcntl
+import functools
 import gzip
 import io
 import os
@@ -623,7 +624,7 @@ def _read_records(item: InputFile, config: PipelineConfig) -> Iterator[Document 
     try:
         try:
             yield from _read_format(item, opened, fmt, comp, config, where)
-        except _READ_ERRORS as exc:
+        except _read_errors() as exc:
             yield _error_row(item.source, where[0], exc)
         after = os.fstat(probe)
     finally:
@@ -697,14 +698,16 @@ def _open_unchanged(item: InputFile) -> BinaryIO | ErrorRecord:
 def _error_row(source: str, record: int, exc: BaseException) -> ErrorRecord:
     """The error row of a library error raised while reading a file."""
     cause = exc.__cause__ if isinstance(exc, (CorruptArchive, DiskError)) else exc
-    reason = next(r for types, r in _REASONS if isinstance(exc, types))
+    reason = next(r for types, r in _library_errors() if isinstance(exc, types))
     if isinstance(cause, PermissionError):
         reason = ErrorReason.UNREADABLE_FILE
     return ErrorRecord(source, record, reason, f"{type(cause).__name__}: {cause}")
 
 
+@functools.cache
 def _library_errors() -> tuple[tuple[tuple[type[BaseException], ...], str], ...]:
-    """(exception types, reason) of the library errors a damaged input raises, in match order."""
+    """(exception types, reason) of the library errors a damaged input raises, in match order
+    (pyarrow and warcio imported on the first call: the flow process plans without them)."""
     import pyarrow as pa
     from warcio.exceptions import ArchiveLoadFailed
     from warcio.statusandheaders import StatusAndHeadersParserException
@@ -718,8 +721,10 @@ def _library_errors() -> tuple[tuple[tuple[type[BaseException], ...], str], ...]
     )
 
 
-_REASONS = _library_errors()
-_READ_ERRORS = tuple(t for types, _ in _REASONS for t in types)
+@functools.cache
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """Every exception type of `_library_errors`."""
+    return tuple(t for types, _ in _library_errors() for t in types)
 
 
 def _line_runs(chunk: bytes, run: int) -> tuple[int, int]:
@@ -1011,7 +1016,7 @@ def _read_parquet(
         fh = spool  # type: ignore[assignment]
     try:
         pf = pq.ParquetFile(fh)
-    except _PARQUET_DATA_ERRORS as exc:  # pyarrow raises OSError for a damaged footer too
+    except _parquet_data_errors() as exc:  # pyarrow raises OSError for a damaged footer too
         yield ErrorRecord(
             item.source, 0, ErrorReason.CORRUPT_ARCHIVE, f"{type(exc).__name__}: {exc}"
         )
@@ -1034,7 +1039,7 @@ def _read_parquet(
                     where[0] = record
                     yield _parquet_row(item.source, record, text, doc_id, config.text_field)
                     record += 1
-        except _PARQUET_DATA_ERRORS as exc:
+        except _parquet_data_errors() as exc:
             yield ErrorRecord(
                 item.source,
                 record,
@@ -1044,14 +1049,12 @@ def _read_parquet(
         record = end
 
 
+@functools.cache
 def _parquet_data_errors() -> tuple[type[BaseException], ...]:
-    """Errors pyarrow raises on a damaged Parquet page."""
+    """Errors pyarrow raises on a damaged Parquet page (pyarrow imported on the first call)."""
     import pyarrow as pa
 
     return (pa.ArrowException, OSError)
-
-
-_PARQUET_DATA_ERRORS = _parquet_data_errors()
 
 
 def _batch_rows(batch, text_field: str, with_id: bool) -> list[tuple[object, object]]:

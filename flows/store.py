@@ -24,13 +24,17 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from flows.hooks import hook_point
 from flows.staging import COMMIT_FILE, FINAL_DIR, STAGING_DIR, staging_root
+
+if TYPE_CHECKING:  # pyarrow and numpy are imported where a file is written or read: the
+    # flow process of a run with workers opens, locks and plans its output without them
+    import numpy as np
+    import pyarrow as pa
+
+    from transforms.config import PipelineConfig
 
 DATASETS = ("lines", "documents", "duplicates", "errors", "runs")
 STATE = "_state"
@@ -53,6 +57,8 @@ class OutputLockedError(OutputError):
 
 def write_parquet(table: pa.Table, path: Path) -> Path:
     """Write a zstd Parquet file atomically (temporary file in the same folder, then rename)."""
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp, compression="zstd", write_statistics=True)
@@ -73,6 +79,8 @@ def write_json(obj: object, path: Path) -> Path:
 
 def write_npy(array: np.ndarray, path: Path) -> Path:
     """Write a NumPy array atomically (a staged intermediate, so no fsync)."""
+    import numpy as np
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as fh:
@@ -92,6 +100,9 @@ def fsync_file(path: Path) -> None:
 
 def read_table(path: Path, schema: pa.Schema | None = None) -> pa.Table:
     """All Parquet files under a folder (sorted, hidden files skipped) as one table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     files = sorted(
         p
         for p in path.rglob("*.parquet")
@@ -100,6 +111,29 @@ def read_table(path: Path, schema: pa.Schema | None = None) -> pa.Table:
     if not files:
         return schema.empty_table() if schema is not None else pa.table({})
     return pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
+
+
+def state_name(config: PipelineConfig) -> str:
+    """State folder of one LSH layout (a different layout starts its own state)."""
+    return f"minhash-{config.lsh_bands}x{config.lsh_rows}-w{config.shingle_words}"
+
+
+def other_lsh_state(output: Path, config: PipelineConfig) -> str | None:
+    """Name of a MinHash state folder in `output` built with other LSH settings, if any.
+
+    A run with other settings would start its own state and silently miss near duplicates of
+    everything loaded before, so the flow refuses it (unless `fresh` or near-dup is off).
+    """
+    folders = sorted(p.name for p in (output / STATE).glob("minhash-*") if p.is_dir())
+    return next((name for name in folders if name != state_name(config)), None)
+
+
+def lsh_mismatch_message(output: Path | str, other: str) -> str:
+    """The one-line error for `other_lsh_state` (CLI and the flow)."""
+    return (
+        f"{output} holds a near-duplicate index built with other LSH settings ({other}); "
+        "use the same settings, or --fresh to start over"
+    )
 
 
 def _why(exc: OSError) -> str:

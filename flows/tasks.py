@@ -13,48 +13,35 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from flows import schemas
-from flows.dedup_state import (
-    KEY_COUNTS,
-    prior_band,
-    prior_hashes,
-    prior_key_counts,
-    prior_signatures,
-    write_hashes,
-    write_key_counts,
-    write_minhash_state,
-)
 from flows.hooks import hook_point
-from flows.ledger import prior_input_ids, write_input_ids
 from flows.memory import release_memory
 from flows.plan import RunOptions
 from flows.readers import InputFile
 from flows.staging import Staging
 from flows.store import OutputStore, fsync_file, write_parquet
 from flows.summary import ExtractResult, FlagResult, LoadResult
-from flows.work import enter_stage, errors_table, extract_files, flag_staged, text_signatures_of
-from flows.workers import in_worker
+from flows.workers import LazyFunction, in_worker
 from transforms.config import PipelineConfig
-from transforms.dedup import (
-    Duplicate,
-    band_candidates,
-    band_keys,
-    chain_to_near_survivors,
-    find_exact_duplicates,
-    resolve_near_duplicates,
-    run_ordinals,
-)
-from transforms.extract import claim_input_ids, make_doc_id
-from transforms.language import UND
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from transforms.dedup import Duplicate
+
+# The batch work (flows/work.py), by name: with local workers it runs there, and the flow
+# process imports neither it nor pyarrow and numpy (~45 MiB of RSS) before the flag stage
+# ends; dedup and load, which run here after the workers are gone, import them when they
+# start (2 workers, 1M benchmark lines: the flow process held 164 MiB while they ran).
+WORK_EXTRACT = LazyFunction("flows.work", "extract_files")
+WORK_COUNT_KEYS = LazyFunction("flows.work", "count_staged_keys")
+WORK_CLAIM_IDS = LazyFunction("flows.work", "claim_staged_ids")
+WORK_FLAG = LazyFunction("flows.work", "flag_staged")
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -88,7 +75,7 @@ def extract_batch(
     """Read one batch of files into staged labels, metadata, key counts and ledger rows
     (`flows.work.extract_files`), in a local worker process when the run has them."""
     args = (files, staging, batch, config, options, run_id, revisions, reading)
-    result, pid = in_worker(extract_files, *args)
+    result, pid = in_worker(WORK_EXTRACT, *args)
     _logger().info(
         "extract batch %05d (pid %d): %d files, %d documents, %d lines, %d errors",
         *(batch, pid, result.files, result.documents, result.lines, result.errors),
@@ -96,53 +83,21 @@ def extract_batch(
     return result
 
 
-RENAMES = pa.schema([("batch", pa.int32()), ("row", pa.int64()), ("doc_id", pa.string())])
-
-
 @task(task_run_name="claim-ids", cache_policy=NO_CACHE)
 def claim_ids(
     store: OutputStore, staging: Staging, n_batches: int, run_id: str, revised: list[str]
 ) -> Path:
     """Input ids (`--id-field`) already held by an earlier batch or an earlier run: those
-    documents keep their positional id instead (renamed in the flag task), with an error row.
-    Stages the run's input ids for the next runs' checks."""
-    metas = [
-        pq.read_table(staging.doc_meta(b), columns=["doc_id", "source", "record"])
-        for b in range(n_batches)
-    ]
-    docs = [tuple(r.values()) for t in metas for r in t.to_pylist()]
-    where = [(b, i) for b, t in enumerate(metas) for i in range(t.num_rows)]
-    taken = prior_input_ids(store, [d[0] for d in docs])
-    renames, errors = claim_input_ids(docs, taken=taken, revised=set(revised))
-    rows = [{"batch": where[k][0], "row": where[k][1], "doc_id": v} for k, v in renames.items()]
-    write_parquet(pa.Table.from_pylist(rows, schema=RENAMES), staging.id_renames)
-    write_parquet(errors_table(errors, run_id), staging.id_errors)
-    kept = [
-        d[0]
-        for k, d in enumerate(docs)
-        if k not in renames and d[0] != make_doc_id(d[1], d[2]) and d[1] not in revised
-    ]
-    write_input_ids(kept, staging)
-    return staging.id_renames
-
-
-def _sum_counts(tables: list[pa.Table]) -> pa.Table:
-    """Documents per key summed over tables of (line_key, n_docs)."""
-    total = pa.concat_tables(tables).group_by("line_key").aggregate([("n_docs", "sum")])
-    return total.rename_columns(["line_key", "n_docs"])
+    documents keep their positional id instead (renamed in the flag task), with an error row
+    (`flows.work.claim_staged_ids`, in a local worker process when the run has them)."""
+    return in_worker(WORK_CLAIM_IDS, store, staging, n_batches, run_id, revised)[0]
 
 
 @task(task_run_name="count-keys", cache_policy=NO_CACHE, **RELEASE)
 def count_keys(store: OutputStore, staging: Staging, n_batches: int) -> Path:
-    """Documents per line key: this run's batches (its state part) plus every committed run."""
-    parts = [pq.read_table(staging.batch_keys(b)) for b in range(n_batches)]
-    # sorted: pyarrow's threaded group_by order varies, state files must be byte-identical
-    run = _sum_counts([KEY_COUNTS.empty_table(), *parts]).sort_by("line_key")
-    write_key_counts(run, staging)
-    prior = prior_key_counts(store, run["line_key"])
-    if prior.num_rows:
-        run = _sum_counts([run, prior])
-    return write_parquet(run, staging.key_counts)
+    """Documents per line key: this run's batches plus every committed run
+    (`flows.work.count_staged_keys`, in a local worker process when the run has them)."""
+    return in_worker(WORK_COUNT_KEYS, store, staging, n_batches)[0]
 
 
 @task(task_run_name="flag-{batch:05d}", cache_policy=NO_CACHE, **RELEASE)
@@ -158,7 +113,7 @@ def flag_batch(
     """Boilerplate flags, final languages, document rows and MinHash signatures of one batch
     (`flows.work.flag_staged`), in a local worker process when the run has them."""
     args = (staging, batch, key_counts, config, options, run_id, renames)
-    result, pid = in_worker(flag_staged, *args)
+    result, pid = in_worker(WORK_FLAG, *args)
     _logger().info(
         "flag batch %05d (pid %d): %d documents, %d lines, %d boilerplate",
         *(batch, pid, result.documents, result.lines, result.boilerplate_lines),
@@ -170,6 +125,11 @@ def _batch_signatures(
     staging: Staging, batch: int, rows: np.ndarray, config: PipelineConfig
 ) -> np.ndarray:
     """Signatures of some rows of a staged documents file: precomputed if there, else now."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from flows.work import text_signatures_of
+
     path = staging.signatures(batch)
     if path.exists():
         sigs = np.load(path)
@@ -183,6 +143,9 @@ def _active_signatures(
     staging: Staging, n_batches: int, pos: np.ndarray, config: PipelineConfig
 ) -> np.ndarray:
     """Signatures of the run's documents at positions `pos`, one batch in memory at a time."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
     out = np.empty((len(pos), config.signature_width), np.uint32)  # filled in place
     start = done = 0
     for b in range(n_batches):
@@ -204,6 +167,17 @@ def _near_duplicates(
 ) -> list[tuple[int, Duplicate]]:
     """Near duplicates among the run's `active` documents and against every earlier run;
     stages this run's MinHash state (its survivors)."""
+    import numpy as np
+
+    from flows.dedup_state import prior_band, prior_signatures, write_minhash_state
+    from transforms.dedup import (
+        Duplicate,
+        band_candidates,
+        band_keys,
+        resolve_near_duplicates,
+        run_ordinals,
+    )
+
     pos = np.flatnonzero(active)
     sigs = _active_signatures(staging, n_batches, pos, config)
     keys = band_keys(sigs, bands=config.lsh_bands, rows=config.lsh_rows)
@@ -250,6 +224,16 @@ def dedup_documents(
 ) -> Path:
     """Exact (content hash) and near (MinHash LSH) duplicates against this run and every
     committed run; survivor = first seen in (run, input) order."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from flows import schemas
+    from flows.dedup_state import prior_hashes, write_hashes
+    from flows.work import enter_stage
+    from transforms.dedup import chain_to_near_survivors, find_exact_duplicates
+
     enter_stage("dedup")  # the flag stage's caches, if it ran here: not on top of dedup's peak
     columns = ["doc_id", "content_hash", "source", "record", "url"]
     docs = pa.concat_tables(
@@ -329,6 +313,13 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadRe
     files at 1M lines), rows in batch order, row groups of several batches (LOAD_BUFFER_BYTES:
     bounded memory, also the writers' metadata).
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from flows import schemas
+    from flows.work import enter_stage
+
     enter_stage("load")  # the flag stage's caches, if it ran here
     dup_ids = pq.read_table(duplicates, columns=["doc_id"])["doc_id"]
     writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
@@ -383,6 +374,9 @@ def load_documents(staging: Staging, n_batches: int, duplicates: Path) -> LoadRe
 def stage_empty_datasets(store: OutputStore, staging: Staging) -> None:
     """`lines` and `documents` always exist as folders with their schema once a run has
     committed (an empty file where no run has loaded a row), so readers never fail."""
+    from flows import schemas
+    from transforms.language import UND
+
     if not staging.staged_parts("lines") and not store.has_parts("lines"):
         write_parquet(schemas.LINES.empty_table(), staging.lines_part(0))
     if not staging.staged_parts("documents") and not store.has_parts("documents"):

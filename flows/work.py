@@ -25,21 +25,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows import schemas
-from flows.dedup_state import KEY_COUNTS
+from flows.dedup_state import KEY_COUNTS, prior_key_counts, write_key_counts
 from flows.hooks import hook_point
-from flows.ledger import ledger_rows, write_ledger_rows
+from flows.ledger import ledger_rows, prior_input_ids, write_input_ids, write_ledger_rows
 from flows.memory import release_memory
 from flows.plan import RunOptions
 from flows.progress import report_chunk
 from flows.readers import InputFile, read_documents
 from flows.staging import Staging
 from flows.storage import localized
-from flows.store import write_json, write_npy, write_parquet
+from flows.store import OutputStore, write_json, write_npy, write_parquet
 from flows.summary import ExtractResult, FlagResult
 from transforms.boilerplate import clear_evidence_cache
 from transforms.config import PipelineConfig
 from transforms.dedup import text_signatures
-from transforms.extract import assign_doc_ids
+from transforms.extract import assign_doc_ids, claim_input_ids, make_doc_id
 from transforms.language import clear_prepare_cache
 from transforms.lines import normalize_line
 from transforms.records import Document, ErrorRecord
@@ -371,3 +371,50 @@ class _TemplateCandidates:
         keys = [k for _, k, _ in self.lines]
         counts = [n for _, _, n in self.lines]
         return top_template_lines(texts, keys, counts, [True] * len(texts))
+
+
+RENAMES = pa.schema([("batch", pa.int32()), ("row", pa.int64()), ("doc_id", pa.string())])
+
+
+def claim_staged_ids(
+    store: OutputStore, staging: Staging, n_batches: int, run_id: str, revised: list[str]
+) -> Path:
+    """Input ids (`--id-field`) already held by an earlier batch or an earlier run: those
+    documents keep their positional id instead (renamed in the flag task), with an error row.
+    Stages the run's input ids for the next runs' checks; returns the renames file."""
+    metas = [
+        pq.read_table(staging.doc_meta(b), columns=["doc_id", "source", "record"])
+        for b in range(n_batches)
+    ]
+    docs = [tuple(r.values()) for t in metas for r in t.to_pylist()]
+    where = [(b, i) for b, t in enumerate(metas) for i in range(t.num_rows)]
+    taken = prior_input_ids(store, [d[0] for d in docs])
+    renames, errors = claim_input_ids(docs, taken=taken, revised=set(revised))
+    rows = [{"batch": where[k][0], "row": where[k][1], "doc_id": v} for k, v in renames.items()]
+    write_parquet(pa.Table.from_pylist(rows, schema=RENAMES), staging.id_renames)
+    write_parquet(errors_table(errors, run_id), staging.id_errors)
+    kept = [
+        d[0]
+        for k, d in enumerate(docs)
+        if k not in renames and d[0] != make_doc_id(d[1], d[2]) and d[1] not in revised
+    ]
+    write_input_ids(kept, staging)
+    return staging.id_renames
+
+
+def _sum_counts(tables: list[pa.Table]) -> pa.Table:
+    """Documents per key summed over tables of (line_key, n_docs)."""
+    total = pa.concat_tables(tables).group_by("line_key").aggregate([("n_docs", "sum")])
+    return total.rename_columns(["line_key", "n_docs"])
+
+
+def count_staged_keys(store: OutputStore, staging: Staging, n_batches: int) -> Path:
+    """Documents per line key: this run's batches (its state part) plus every committed run."""
+    parts = [pq.read_table(staging.batch_keys(b)) for b in range(n_batches)]
+    # sorted: pyarrow's threaded group_by order varies, state files must be byte-identical
+    run = _sum_counts([KEY_COUNTS.empty_table(), *parts]).sort_by("line_key")
+    write_key_counts(run, staging)
+    prior = prior_key_counts(store, run["line_key"])
+    if prior.num_rows:
+        run = _sum_counts([run, prior])
+    return write_parquet(run, staging.key_counts)

@@ -9,6 +9,7 @@ worker process before). This module imports no Prefect either: the workers impor
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any
 
 from flows.memory import release_memory
@@ -197,6 +199,28 @@ def _run(fn: Callable[..., Any], args: tuple) -> tuple[Any, int]:
         return fn(*args), os.getpid()
     finally:
         release_memory()
+
+
+@dataclass(frozen=True)
+class LazyFunction:
+    """A module-level function named by its module and name, imported where it is called: the
+    flow process hands a batch to a worker without importing the module that does the work
+    (flows/work.py and pyarrow: the flow process of a run with workers loads them only after
+    the flag stage, when the workers are gone).
+
+    >>> LazyFunction("posixpath", "join")("a", "b")
+    'a/b'
+    """
+
+    module: str
+    name: str
+
+    @property
+    def __name__(self) -> str:  # noqa: PLW3201 (a function's name, for messages)
+        return self.name
+
+    def __call__(self, *args: Any) -> Any:
+        return getattr(importlib.import_module(self.module), self.name)(*args)
 
 
 def in_worker(fn: Callable[..., Any], *args: Any) -> tuple[Any, int]:
