@@ -315,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, dict] = {}
         for name, corpus, workers in plan:
             print(f"{name} ...", flush=True)
-            out = args.out / f"output-{workers}-{corpus.name}"
+            # an output folder per run: the flow-run name (which the stage times are looked
+            # up by) holds it, and two runs of one corpus with one worker must not share it
+            out = args.out / f"output-{len(runs)}-{workers}-{corpus.name}"
             args_ = ["winnow", str(corpus), str(out), str(workers)]
             env_ = {**env, NATIVE_POOL_VAR: "1"} if name == core_name else env
             runs[name] = run_child(args_, env_, server.server_process.pid)
