@@ -205,6 +205,11 @@ class RemoteOutputStore(OutputStore):
         self.fs, self.rpath = filesystem(self.url)
         self._lock: ObjectLock | None = None
 
+    def __getstate__(self) -> dict:
+        """A copy for a local worker process (it reads the state mirror, never holds the run
+        lock): without the lock and its lease thread, which cannot be pickled."""
+        return {**self.__dict__, "_lock": None}
+
     @property
     def location(self) -> str:
         return self.url

@@ -76,7 +76,14 @@ def local_run(tmp_path_factory):
     return root
 
 
-def _cli(seeds: Path | str, url: str, endpoint: str, cache: Path, hook: str | None = None):
+def _cli(
+    seeds: Path | str,
+    url: str,
+    endpoint: str,
+    cache: Path,
+    hook: str | None = None,
+    workers: int = 1,
+):
     from prefect.settings import get_current_settings
 
     env = {
@@ -90,6 +97,7 @@ def _cli(seeds: Path | str, url: str, endpoint: str, cache: Path, hook: str | No
         env["WINNOW_TEST_HOOK"] = hook
     cmd = [sys.executable, "-m", "flows.cli", "run", str(seeds), "--output", url, "--quiet"]
     cmd += ["--batch-files", "2", "--storage-option", f"endpoint_url={endpoint}"]
+    cmd += ["--workers", str(workers)] if workers > 1 else []
     return subprocess.run(
         cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT
     )
@@ -113,22 +121,26 @@ def _local_bytes(out: Path) -> dict[str, bytes]:
     }
 
 
-def test_run_into_s3_gives_the_local_datasets_and_pandas_reads_them(s3, local_run, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the state is read in local workers
+def test_run_into_s3_gives_the_local_datasets_and_pandas_reads_them(
+    s3, local_run, tmp_path, workers
+):
     import pandas as pd
 
     endpoint, fs = s3
-    url = f"s3://{BUCKET}/plain/"
-    done = _cli(local_run / "seeds", url, endpoint, tmp_path / "cache")
+    prefix = f"plain-{workers}"
+    url = f"s3://{BUCKET}/{prefix}/"
+    done = _cli(local_run / "seeds", url, endpoint, tmp_path / "cache", workers=workers)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-    assert _remote_bytes(fs, f"{BUCKET}/plain") == _local_bytes(local_run / "out")
+    assert _remote_bytes(fs, f"{BUCKET}/{prefix}") == _local_bytes(local_run / "out")
     options = {"client_kwargs": {"endpoint_url": endpoint}}
     docs = pd.read_parquet(f"{url}documents", storage_options=options)
     assert len(docs) == len(pd.read_parquet(local_run / "out" / "documents"))
-    again = _cli(local_run / "seeds", url, endpoint, tmp_path / "other-cache")  # a new machine
+    again = _cli(local_run / "seeds", url, endpoint, tmp_path / "other-cache", workers=workers)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "skipped, already loaded: 5" in again.stdout  # state read back from S3
     fs.invalidate_cache()
-    assert len(fs.glob(f"{BUCKET}/plain/runs/part-*.parquet")) == 2
+    assert len(fs.glob(f"{BUCKET}/{prefix}/runs/part-*.parquet")) == 2
 
 
 def test_inputs_on_s3_give_the_datasets_of_the_same_files_on_disk(s3, local_run, tmp_path):
