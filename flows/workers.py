@@ -216,7 +216,7 @@ class LazyFunction:
     name: str
 
     @property
-    def __name__(self) -> str:  # noqa: PLW3201 (a function's name, for messages)
+    def __name__(self) -> str:  # a function's name, for messages
         return self.name
 
     def __call__(self, *args: Any) -> Any:
