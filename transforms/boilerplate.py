@@ -28,11 +28,11 @@ document's language (from the per-line language labels, `langs=`).
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import cache
 from typing import NamedTuple
 
 from transforms import lexicon as lx
@@ -295,10 +295,12 @@ def _lexicon_codes(
     max_words: int = LEXICON_MAX_WORDS,
     low: str | None = None,
     tokens: Sequence[str] | None = None,
+    candidate: bool = True,
 ) -> tuple[str, ...]:
     """`lexicon_reasons` of a stripped line of `words` words, as plain strings.
 
-    `low` and `tokens` (its `lx.WORD` words) when the caller has them already.
+    `low` and `tokens` (its `lx.WORD` words) when the caller has them already; `candidate`
+    False when `lx.lexicon_candidates` ruled the line out.
     """
     if words > max_words:
         return ()
@@ -306,7 +308,7 @@ def _lexicon_codes(
         low = s.lower()
     if low.startswith(lx.WHOLE_LINE_STARTS) and lx.WHOLE_LINE_RE.fullmatch(low):
         return _NAVIGATION
-    if not lx.LEXICON_FILTER(low, tokens):  # a cheap necessary condition first
+    if not (candidate and lx.LEXICON_FILTER(low, tokens)):  # cheap necessary conditions first
         return ()
     return tuple(code for code, finds in lx.LEXICON_RES.items() if any(find(low) for find in finds))
 
@@ -422,30 +424,88 @@ def line_evidence(
 
 
 @cache
-def _evidence_function(
-    rules: frozenset[str], config: BoilerplateConfig
-) -> Callable[[str, str | None], Evidence]:
-    """`line_evidence` of stripped lines for one rule set and config, memoized per process."""
+def _evidence_function(rules: frozenset[str], config: BoilerplateConfig) -> EvidenceCache:
+    """The per-process `EvidenceCache` of one rule set and config."""
+    return EvidenceCache(rules, config)
 
-    shared: dict[Evidence, Evidence] = {}  # one object per distinct value (see EVIDENCE_SHARED)
 
-    # One str key per entry, "<lang>\0<line>": lru_cache keeps a lone str argument as the
-    # key itself, where two arguments cost a key tuple per entry (~70 bytes, ~4.5 MiB for
-    # a full cache). Language codes hold no NUL, so the first one splits the key back.
-    @lru_cache(maxsize=EVIDENCE_CACHE_SIZE)
-    def cached(key: str) -> Evidence:
-        lang, s = key.split("\0", 1)
-        ev = _line_evidence(s, lang or None, rules, config)
+class EvidenceCache:
+    """`line_evidence` of stripped lines for one rule set and config, memoized per process.
+
+    Bounded: at most EVIDENCE_CACHE_SIZE lines of at most EVIDENCE_CACHE_MAX_CHARS, least
+    recently used out first. `prime` fills it for a batch of lines at once, with the lexicon
+    prefilter run as one RE2 scan (`lx.lexicon_candidates`) instead of once per line.
+    """
+
+    def __init__(self, rules: frozenset[str], config: BoilerplateConfig) -> None:
+        self.rules, self.config = rules, config
+        # One str key per entry, "<lang>\0<line>" (a key tuple would cost ~70 bytes more
+        # per entry); language codes hold no NUL.
+        self.entries: OrderedDict[str, Evidence] = OrderedDict()
+        self.shared: dict[Evidence, Evidence] = {}  # one object per value (EVIDENCE_SHARED_MAX)
+
+    def __call__(self, s: str, lang: str | None) -> Evidence:
+        if len(s) > EVIDENCE_CACHE_MAX_CHARS:
+            return _line_evidence(s, lang, self.rules, self.config)
+        key = f"{lang or ''}\0{s}"
+        ev = self.entries.get(key)
+        if ev is None:
+            return self._add(key, _line_evidence(s, lang, self.rules, self.config))
+        try:  # noqa: SIM105 (a hot path: contextlib.suppress costs more than the lookup)
+            self.entries.move_to_end(key)
+        except KeyError:  # evicted by another thread meanwhile
+            pass
+        return ev
+
+    def prime(self, lines: Sequence[tuple[str, str | None]]) -> None:
+        """Compute and keep the evidence of the (stripped line, language) pairs not cached
+        yet, with one lexicon prefilter scan for all of them (an RE2 scan costs ~3 ms to set
+        up, so one call per batch, not per line or language)."""
+        entries = self.entries
+        todo: dict[str, tuple[str, str | None]] = {}
+        for s, lang in lines:
+            if s and len(s) <= EVIDENCE_CACHE_MAX_CHARS:
+                key = f"{lang or ''}\0{s}"
+                if key not in entries:
+                    todo[key] = (s, lang)
+                    if len(todo) >= EVIDENCE_CACHE_SIZE:
+                        break
+        if not todo:
+            return
+        lows = [s.lower() for s, _ in todo.values()]
+        maybe = lx.lexicon_candidates(lows)
+        rules, config = self.rules, self.config
+        for (key, (s, lang)), low, m in zip(todo.items(), lows, maybe, strict=True):
+            self._add(key, _line_evidence(s, lang, rules, config, low=low, candidate=m))
+
+    def _add(self, key: str, ev: Evidence) -> Evidence:
+        shared = self.shared
         if len(shared) >= EVIDENCE_SHARED_MAX:
             shared.clear()
-        return shared.setdefault(ev, ev)
+        ev = shared.setdefault(ev, ev)
+        entries = self.entries
+        entries[key] = ev
+        while len(entries) > EVIDENCE_CACHE_SIZE:
+            try:
+                entries.popitem(last=False)
+            except KeyError:
+                break
+        return ev
 
-    def evidence(s: str, lang: str | None) -> Evidence:
-        if len(s) <= EVIDENCE_CACHE_MAX_CHARS:
-            return cached(f"{lang or ''}\0{s}")
-        return _line_evidence(s, lang, rules, config)
 
-    return evidence
+def prime_line_evidence(
+    texts: Sequence[Sequence[str]],
+    doc_langs: Sequence[str | None],
+    *,
+    rules: frozenset[str] = RULES,
+    config: BoilerplateConfig = DEFAULT_CONFIG,
+) -> None:
+    """Fill the line cache for many documents' lines (each with its document's language), so
+    that their `flag_lines` calls find every short line's evidence computed in one pass."""
+    own = _evidence_function(rules, config)
+    own.prime(
+        [(t.strip(), lang) for lines, lang in zip(texts, doc_langs, strict=True) for t in lines]
+    )
 
 
 def clear_evidence_cache() -> None:
@@ -456,12 +516,19 @@ def clear_evidence_cache() -> None:
 
 
 def _line_evidence(
-    s: str, lang: str | None, rules: frozenset[str], config: BoilerplateConfig
+    s: str,
+    lang: str | None,
+    rules: frozenset[str],
+    config: BoilerplateConfig,
+    *,
+    low: str | None = None,
+    candidate: bool = True,
 ) -> Evidence:
     words = count_words(s)
-    low = s.lower()
+    if low is None:
+        low = s.lower()
     tokens = lx.WORD.findall(low)  # letter words: the lexicon filter, letters, stopwords
-    strong = list(_lexicon_codes(s, words, low=low, tokens=tokens))
+    strong = list(_lexicon_codes(s, words, low=low, tokens=tokens, candidate=candidate))
     if strong and not rules >= _LEXICON_VALUES:
         strong = [c for c in strong if c in rules]
     weak: list[str] = []

@@ -627,6 +627,91 @@ class LexiconFilter:
                 return True
         return self.residual is not None and self.residual(low) is not None
 
+    def re2_patterns(self) -> tuple[str, str]:
+        """Two RE2 patterns, for lines at their start and anywhere, whose union matches every
+        lowercased line this filter passes (and a few more): the same test as one batch scan
+        (`lexicon_candidates`), with this filter then run on the lines it lets through."""
+        literals: set[str] = set()
+        for w, fulls in self.exact.items():
+            literals.update(fulls or (w,))
+        for _, pairs in self.prefixes.values():
+            for lead, fulls in pairs:
+                literals.update(fulls or (lead,))
+        for _, subs in self.substrings:
+            literals.update(subs)
+        start = [*map(_re2_literal, sorted(self.starts))]
+        anywhere = [*map(_re2_literal, sorted(literals))]
+        for matcher, out in ((self.start_residual, start), (self.residual, anywhere)):
+            if matcher is not None:
+                out.extend(map(re2_superset, split_alternatives(matcher.__self__.pattern)))
+        return "(?s)^(?:" + "|".join(start) + ")", "(?s)(?:" + "|".join(anywhere) + ")"
+
+
+_RE2_SPECIAL = frozenset("\\.^$|?*+()[]{}")
+
+
+def _re2_literal(text: str) -> str:
+    r"""`text` as an RE2 literal (RE2 rejects some of Python's `re.escape` escapes, `\ `).
+
+    >>> _re2_literal("(c) 2024 ok?")
+    '\\(c\\) 2024 ok\\?'
+    """
+    return "".join("\\" + c if c in _RE2_SPECIAL else c for c in text)
+
+
+def re2_superset(pattern: str) -> str:
+    r"""An RE2 pattern that matches wherever Python's `re.search(pattern)` does (and more).
+
+    Every character class and class escape becomes `.` (one character of any kind, `(?s)`
+    the caller's), word boundaries and lookarounds are dropped; RE2 lacks lookarounds, and
+    its `\w`, `\s`, `\d` are ASCII where Python's are Unicode. Raises ValueError on what has
+    no RE2 superset here (backreferences).
+
+    >>> re2_superset(r"(?!\d)[^.!?]{1,80}$ \bdel på\b \d+ min\W*")
+    '.{1,80}$ del på .+ min.*'
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt in ("b", "B", "A", "Z"):
+                pass  # zero-width: dropping it only widens the match
+            elif nxt in ("d", "D", "w", "W", "s", "S"):
+                out.append(".")
+            elif nxt == "u":
+                out.append("\\x{" + pattern[i + 2 : i + 6] + "}")
+                i += 4
+            elif nxt.isdigit() or nxt in ("g", "N", "P"):
+                raise ValueError(f"no RE2 superset for {pattern[i : i + 2]!r} in {pattern!r}")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+        elif c == "[":
+            i = _class_end(pattern, i)
+            out.append(".")
+        elif pattern.startswith("(?P=", i):
+            raise ValueError(f"no RE2 superset for a backreference in {pattern!r}")
+        elif pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+            i += _group_end(pattern[i:])
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Index just past the [...] class that opens at pattern[start]."""
+    i = start + 1
+    if pattern[i : i + 1] == "^":
+        i += 1
+    if pattern[i : i + 1] == "]":  # a leading ] is a literal
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
+
 
 # Characters that end a `WORD` token and that a phrase literal may hold after its first word.
 _WORD_BREAKS = frozenset(" :;,.!?'’-/()&")
@@ -662,6 +747,34 @@ _PATTERNS = {code: word_start(pats) for code, pats in LEXICON.items()}
 LEXICON_RES = {code: compile_lexicon(pats) for code, pats in _PATTERNS.items()}
 # Checked before LEXICON_RES: no regex at all on most lines.
 LEXICON_FILTER = LexiconFilter([p for pats in _PATTERNS.values() for p in pats])
+# The filter's test as two RE2 scans of a whole batch (pyarrow.compute): `lexicon_candidates`.
+LEXICON_RE2 = LEXICON_FILTER.re2_patterns()
+
+
+def lexicon_candidates(lows: Sequence[str]) -> list[bool]:
+    """For many lowercased lines: False where no lexicon phrase can match (`LEXICON_FILTER`
+    passes none of those), True where `LEXICON_FILTER` must still decide.
+
+    Two RE2 scans over the whole list (~1 µs a line against ~10 µs for the Python filter);
+    text that Arrow cannot hold (lone surrogates) leaves every line to the Python filter.
+
+    >>> lexicon_candidates(["all rights reserved", "a quiet sentence about trees."])
+    [True, False]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        lines = pa.array(lows, pa.large_string())
+    except (UnicodeError, pa.ArrowException):
+        return [True] * len(lows)
+    start, anywhere = LEXICON_RE2
+    found = pc.or_(
+        pc.match_substring_regex(lines, start), pc.match_substring_regex(lines, anywhere)
+    )
+    return found.to_pylist()
+
+
 # For lowercased lines (cheaper than re.IGNORECASE on the original).
 WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*")
 # What every whole-line entry starts with: one `str.startswith` before the long fullmatch.

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from transforms.boilerplate import DEFAULT_CONFIG as DEFAULT_BOILERPLATE
-from transforms.boilerplate import BoilerplateConfig, flag_lines
+from transforms.boilerplate import (
+    BoilerplateConfig,
+    document_language,
+    flag_lines,
+    prime_line_evidence,
+)
 from transforms.dedup import content_hash
 from transforms.language import (
     LangResult,
@@ -256,10 +261,15 @@ def finish_documents(
     boilerplate: BoilerplateConfig = DEFAULT_BOILERPLATE,
 ) -> list[FinishedDocument]:
     """Boilerplate flags, final line languages and the document row of each document; the
-    content texts' languages are detected in one batched call."""
+    content texts' languages are detected in one batched call, the lines' evidence is
+    computed in one pass (`prime_line_evidence`)."""
+    doc_langs = [document_language(d.langs_raw, d.texts) for d in docs]
+    prime_line_evidence([d.texts for d in docs], doc_langs, config=boilerplate)
     reasons = [
-        flag_lines(d.texts, d.keys, d.key_doc_counts, langs=d.langs_raw, config=boilerplate)
-        for d in docs
+        flag_lines(
+            d.texts, d.keys, d.key_doc_counts, langs=d.langs_raw, doc_lang=lang, config=boilerplate
+        )
+        for d, lang in zip(docs, doc_langs, strict=True)
     ]
     texts = [
         content_text(d.texts, [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)

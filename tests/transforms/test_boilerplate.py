@@ -8,12 +8,15 @@ import pytest
 
 from transforms import lexicon as lx
 from transforms.boilerplate import (
+    EVIDENCE_CACHE_MAX_CHARS,
     REASON_CODES,
     REASON_KINDS,
     RULES,
     BoilerplateConfig,
     Kind,
     Reason,
+    _evidence_function,
+    clear_evidence_cache,
     content_blocks,
     context_classes,
     count_words,
@@ -23,6 +26,7 @@ from transforms.boilerplate import (
     lexicon_reasons,
     line_evidence,
     main_block,
+    prime_line_evidence,
     repeated_in_doc,
     stopword_density,
     template_lines,
@@ -158,6 +162,55 @@ def test_the_lexicon_prefilter_never_drops_a_match():
     assert sum(union) > 300
     assert not [low for low, u, f in zip(lines, union, passed, strict=True) if u and not f]
     assert sum(passed) < 0.4 * len(lines)
+
+
+# Lines where RE2's ASCII classes differ from Python's Unicode ones (digits, spaces, letters).
+_UNICODE_PROMPTS = [
+    "٣ min read",  # an Arabic-Indic digit
+    "١٢ comments",
+    "٤ out of ٥ stars",
+    "12 comments",
+    "комментарии 5",
+    "σχόλια 3",
+    "anna sagt:",
+    "publié dans économie",
+    "© 2024 exempel ab",
+]
+
+
+def test_the_batch_prefilter_lets_through_every_line_the_filter_passes():
+    """`lexicon_candidates` (two RE2 scans) is a superset of LEXICON_FILTER, and selective."""
+    lines = _lexicon_lines() + _UNICODE_PROMPTS
+    candidates = lx.lexicon_candidates(lines)
+    passed = [lx.LEXICON_FILTER(low) for low in lines]
+    assert sum(passed) > 300
+    assert not [low for low, c, f in zip(lines, candidates, passed, strict=True) if f and not c]
+    assert all(lx.LEXICON_FILTER(low) for low in _UNICODE_PROMPTS)  # the cases are real
+    assert sum(candidates) < 1.6 * sum(passed)
+
+
+def test_the_batch_prefilter_leaves_unencodable_text_to_the_python_filter():
+    assert lx.lexicon_candidates(["lone \ud800 surrogate", "plain text"]) == [True, True]
+    assert lx.lexicon_candidates([]) == []
+
+
+def test_primed_line_evidence_is_the_per_line_evidence():
+    """`prime_line_evidence` (one batch pass) gives every line the evidence it gets alone."""
+    pages = _load(SAMPLE)[:40] + _load(SAMPLE_TRAFILATURA)[:20]
+    texts = [[*p["lines"], "Log in", "٣ min read", "  Home | News | Sport  "] for p in pages]
+    langs = ["en"] * 40 + ["de"] * 20
+    pairs = {(t.strip(), lang) for ts, lang in zip(texts, langs, strict=True) for t in ts}
+    short = sorted(pair for pair in pairs if 0 < len(pair[0]) <= EVIDENCE_CACHE_MAX_CHARS)
+    clear_evidence_cache()
+    alone = [line_evidence(t, lang=lang) for t, lang in short]
+    clear_evidence_cache()
+    prime_line_evidence(texts, langs)
+    entries = _evidence_function(RULES, BoilerplateConfig()).entries
+    primed = [entries.get(f"{lang}\0{t}") for t, lang in short]
+    clear_evidence_cache()
+    assert len(short) > 1000
+    assert primed == alone
+    assert sum(bool(ev.strong) for ev in alone) > 100  # the lexicon and others did fire
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -33,3 +34,41 @@ def test_reading_a_stoplist_does_not_import_justext_or_lxml():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
     assert int(out[0]) > 100 and out[1:] == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (r"\d+ min(ute)?s? read\W*$", "\u0663 mins read \u2014"),  # Unicode digit, dash
+        (r"\bdel på\b", "del på facebook"),
+        (r"(publié|classé) dans (?!\d)[^.!?]{1,80}$", "classé dans économie"),
+        (r"\S+( \S+){0,3} (says|sagt):$", "jean\u00a0dupont sagt:"),
+        (r"комментари\w*\W*\d*$", "комментариев: 12"),
+        (r"[\d,.]+k? (posts?|likes)$", "1,2k likes"),
+        (r"\u00a9|\(c\) ", "(c) 2024"),
+    ],
+)
+def test_the_re2_superset_matches_where_python_does(pattern, text):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    assert re.search(pattern, text)
+    found = pc.match_substring_regex(pa.array([text, "x"]), "(?s)" + lx.re2_superset(pattern))
+    assert found.to_pylist()[0] is True
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?P<x>a)(?P=x)"])
+def test_the_re2_superset_refuses_backreferences(pattern):
+    with pytest.raises(ValueError, match="no RE2 superset"):
+        lx.re2_superset(pattern)
+
+
+def test_the_re2_patterns_compile_and_stay_selective():
+    """Both patterns compile in Arrow's RE2 and pass few ordinary sentences."""
+    prose = [
+        "the weather was fine and we walked to the harbour.",
+        "die regierung hat das gesetz am montag beschlossen.",
+        "el equipo ganó el partido por dos goles.",
+    ] * 10
+    assert lx.lexicon_candidates(prose) == [False] * len(prose)
+    assert lx.lexicon_candidates(["all rights reserved"]) == [True]
