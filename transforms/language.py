@@ -205,11 +205,13 @@ def is_weak_line(text: str, score: float) -> bool:
     >>> is_weak_line("Picture perfect", 0.99), is_weak_line("Player swept away, believe police", 0.99)
     (True, False)
     """
-    return (
-        score < WEAK_SCORE
-        or len(text.split()) <= WEAK_MAX_WORDS
-        or sum(map(str.isalpha, text)) <= WEAK_MAX_LETTERS
-    )
+    # (the same test as `len(text.split()) <= 2 or letters <= 19`, without splitting or
+    # counting a long line to its end: every line is tested in `smooth_languages`)
+    if score < WEAK_SCORE or len(text.split(None, WEAK_MAX_WORDS)) <= WEAK_MAX_WORDS:
+        return True
+    if sum(map(str.isalpha, text[: 2 * WEAK_MAX_LETTERS + 2])) > WEAK_MAX_LETTERS:
+        return False
+    return sum(map(str.isalpha, text)) <= WEAK_MAX_LETTERS
 
 
 def smooth_languages(

@@ -1,4 +1,5 @@
 import csv
+import random
 import sys
 from pathlib import Path
 
@@ -7,6 +8,9 @@ import pytest
 from transforms.language import (
     SMOOTHED,
     UND,
+    WEAK_MAX_LETTERS,
+    WEAK_MAX_WORDS,
+    WEAK_SCORE,
     _engine,
     content_language,
     detect_language,
@@ -14,6 +18,7 @@ from transforms.language import (
     detect_lines,
     document_language,
     guard_script,
+    is_weak_line,
     language_mix,
     prepare_text,
     smooth_languages,
@@ -213,3 +218,34 @@ def _reference_prepare(text):  # the definition, with str methods on every chara
 )
 def test_prepare_text_ascii_and_unicode_paths_follow_the_definition(text):
     assert prepare_text(text) == _reference_prepare(text)
+
+
+def _weak_by_definition(text: str, score: float) -> bool:
+    letters = sum(map(str.isalpha, text))
+    return score < WEAK_SCORE or len(text.split()) <= WEAK_MAX_WORDS or letters <= WEAK_MAX_LETTERS
+
+
+@pytest.mark.parametrize(
+    ("text", "weak"),
+    [
+        ("two words", True),
+        ("three short wds", True),  # 13 letters
+        ("a b " + "x" * 17, True),  # three words, 19 letters
+        ("a b " + "x" * 18 + " 1 2 3", False),  # 20 letters
+        ("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 abc", True),  # late letters, few
+        ("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 " + "letters " * 5, False),
+        ("\u00a0a\u2003b\u3000c" + "é" * 20, False),  # Unicode spaces split words too
+    ],
+)
+def test_weak_lines_have_few_words_or_letters(text, weak):
+    assert is_weak_line(text, 0.99) is weak
+    assert is_weak_line(text, 0.99) is _weak_by_definition(text, 0.99)
+
+
+def test_the_weak_line_test_is_its_definition_on_random_lines():
+    rng = random.Random(7)
+    alphabet = " \t\u00a0\u2003ab1.,Зé中"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
+        score = rng.choice((0.2, 0.9))
+        assert is_weak_line(text, score) is _weak_by_definition(text, score), text
