@@ -300,15 +300,15 @@ def _lexicon_codes(
     """`lexicon_reasons` of a stripped line of `words` words, as plain strings.
 
     `low` and `tokens` (its `lx.WORD` words) when the caller has them already; `candidate`
-    False when `lx.lexicon_candidates` ruled the line out.
+    False when `lx.line_candidates` ruled the line out.
     """
-    if words > max_words:
+    if words > max_words or not candidate:
         return ()
     if low is None:
         low = s.lower()
     if low.startswith(lx.WHOLE_LINE_STARTS) and lx.WHOLE_LINE_RE.fullmatch(low):
         return _NAVIGATION
-    if not (candidate and lx.LEXICON_FILTER(low, tokens)):  # cheap necessary conditions first
+    if not lx.LEXICON_FILTER(low, tokens):  # a cheap necessary condition first
         return ()
     return tuple(code for code, finds in lx.LEXICON_RES.items() if any(find(low) for find in finds))
 
@@ -434,7 +434,7 @@ class EvidenceCache:
 
     Bounded: at most EVIDENCE_CACHE_SIZE lines of at most EVIDENCE_CACHE_MAX_CHARS, least
     recently used out first. `prime` fills it for a batch of lines at once, with the lexicon
-    prefilter run as one RE2 scan (`lx.lexicon_candidates`) instead of once per line.
+    and separator prefilters run as RE2 scans (`lx.line_candidates`) instead of once per line.
     """
 
     def __init__(self, rules: frozenset[str], config: BoilerplateConfig) -> None:
@@ -473,10 +473,13 @@ class EvidenceCache:
         if not todo:
             return
         lows = [s.lower() for s, _ in todo.values()]
-        maybe = lx.lexicon_candidates(lows)
+        lexicon, separators = lx.line_candidates(lows)
         rules, config = self.rules, self.config
-        for (key, (s, lang)), low, m in zip(todo.items(), lows, maybe, strict=True):
-            self._add(key, _line_evidence(s, lang, rules, config, low=low, candidate=m))
+        for (key, (s, lang)), low, m, sep in zip(
+            todo.items(), lows, lexicon, separators, strict=True
+        ):
+            ev = _line_evidence(s, lang, rules, config, low=low, candidate=m, separators=sep)
+            self._add(key, ev)
 
     def _add(self, key: str, ev: Evidence) -> Evidence:
         shared = self.shared
@@ -523,7 +526,10 @@ def _line_evidence(
     *,
     low: str | None = None,
     candidate: bool = True,
+    separators: bool = True,
 ) -> Evidence:
+    """`line_evidence` of a stripped line; `candidate` and `separators` False where
+    `lx.line_candidates` ruled out the lexicon and the one-line menu."""
     words = count_words(s)
     if low is None:
         low = s.lower()
@@ -532,7 +538,7 @@ def _line_evidence(
     if strong and not rules >= _LEXICON_VALUES:
         strong = [c for c in strong if c in rules]
     weak: list[str] = []
-    if _C.NAVIGATION_SEPARATORS in rules and lx.NAV_SEPARATORS.search(s):
+    if separators and _C.NAVIGATION_SEPARATORS in rules and lx.NAV_SEPARATORS.search(s):
         strong.append(_C.NAVIGATION_SEPARATORS)
     if sum(map(len, tokens)) < MIN_LETTER_RATIO * len(s.replace(" ", "")):
         if not lx.ALNUM.search(s):

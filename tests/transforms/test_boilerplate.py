@@ -178,20 +178,37 @@ _UNICODE_PROMPTS = [
 ]
 
 
-def test_the_batch_prefilter_lets_through_every_line_the_filter_passes():
-    """`lexicon_candidates` (two RE2 scans) is a superset of LEXICON_FILTER, and selective."""
-    lines = _lexicon_lines() + _UNICODE_PROMPTS
-    candidates = lx.lexicon_candidates(lines)
-    passed = [lx.LEXICON_FILTER(low) for low in lines]
-    assert sum(passed) > 300
-    assert not [low for low, c, f in zip(lines, candidates, passed, strict=True) if f and not c]
+def test_the_batch_prefilters_let_through_every_line_the_python_tests_pass():
+    """`line_candidates` (RE2 scans of lowercased lines) is a superset of the lexicon filter,
+    the whole-line entries and NAV_SEPARATORS on the original line, and selective."""
+    lines = sorted(
+        {
+            t.strip()
+            for path in (SAMPLE, SAMPLE_TRAFILATURA)
+            for p in _load(path)
+            for t in p["lines"]
+        }
+        - {""}
+    )
+    lines += [*_UNICODE_PROMPTS, "Home | News | Sport", "A » B » C", "Your name *"]
+    lows = [t.lower() for t in lines]
+    lexicon, separators = lx.line_candidates(lows)
+    whole = [bool(lx.WHOLE_LINE_RE.fullmatch(low)) for low in lows]
+    passed = [lx.LEXICON_FILTER(low) for low in lows]
+    menus = [bool(lx.NAV_SEPARATORS.search(t)) for t in lines]
+    assert sum(passed) > 300 and sum(whole) > 50 and sum(menus) > 20
+    assert not [
+        t for t, c, p, w in zip(lines, lexicon, passed, whole, strict=True) if (p or w) and not c
+    ]
+    assert not [t for t, c, m in zip(lines, separators, menus, strict=True) if m and not c]
     assert all(lx.LEXICON_FILTER(low) for low in _UNICODE_PROMPTS)  # the cases are real
-    assert sum(candidates) < 1.6 * sum(passed)
+    assert sum(lexicon) < 1.6 * sum(map(max, passed, whole))
+    assert sum(separators) < 0.1 * len(lines)
 
 
 def test_the_batch_prefilter_leaves_unencodable_text_to_the_python_filter():
-    assert lx.lexicon_candidates(["lone \ud800 surrogate", "plain text"]) == [True, True]
-    assert lx.lexicon_candidates([]) == []
+    assert lx.line_candidates(["lone \ud800 surrogate", "plain text"])[0] == [True, True]
+    assert lx.line_candidates([])[0] == []
 
 
 def test_primed_line_evidence_is_the_per_line_evidence():
