@@ -629,8 +629,8 @@ class LexiconFilter:
 
     def re2_patterns(self) -> tuple[str, str]:
         """Two RE2 patterns, for lines at their start and anywhere, whose union matches every
-        lowercased line this filter passes (and a few more): the same test as one batch scan
-        (`lexicon_candidates`), with this filter then run on the lines it lets through."""
+        lowercased line this filter passes (and a few more): the same test as a batch scan
+        (`line_candidates`), with this filter then run on the lines it lets through."""
         literals: set[str] = set()
         for w, fulls in self.exact.items():
             literals.update(fulls or (w,))
@@ -747,8 +747,6 @@ _PATTERNS = {code: word_start(pats) for code, pats in LEXICON.items()}
 LEXICON_RES = {code: compile_lexicon(pats) for code, pats in _PATTERNS.items()}
 # Checked before LEXICON_RES: no regex at all on most lines.
 LEXICON_FILTER = LexiconFilter([p for pats in _PATTERNS.values() for p in pats])
-
-
 # For lowercased lines (cheaper than re.IGNORECASE on the original).
 WHOLE_LINE_RE = re.compile(rf"(?:{WHOLE_LINE})\W*")
 # What every whole-line entry starts with: one `str.startswith` before the long fullmatch.
@@ -756,8 +754,9 @@ WHOLE_LINE_STARTS = tuple(sorted(leading_literals(WHOLE_LINE, letters_only=False
 # Menus written as one line: "Home | News | Sport".
 NAV_SEPARATORS = re.compile(r"(\s[|•·»/>›]\s.*){2,}")
 # The prefilters of a line's evidence as RE2 scans of a whole batch (`line_candidates`): the
-# lexicon filter (one start and one anywhere pattern), the whole-line entries (at the start:
-# `fullmatch` of the entry and trailing non-word characters), and a superset of NAV_SEPARATORS (two separators with a character between).
+# lexicon filter (one start and one anywhere pattern), the whole-line entries (at the line
+# start: they are `fullmatch`ed), and a superset of NAV_SEPARATORS (two separators with a
+# character between them).
 LEXICON_RE2 = LEXICON_FILTER.re2_patterns()
 WHOLE_LINE_RE2 = "(?s)^(?:" + re2_superset(WHOLE_LINE) + ")"
 NAV_SEPARATORS_RE2 = "(?s)[|•·»/>›].+[|•·»/>›]"
@@ -770,6 +769,7 @@ def line_candidates(lows: Sequence[str]) -> tuple[list[bool], list[bool]]:
 
     Three RE2 scans over the whole list (~1 µs a line against ~13 µs for the Python tests);
     text that Arrow cannot hold (lone surrogates) leaves every line to the Python tests.
+    Lines must hold no newline (`(?s)`: `.` matches one; `$` is the end of the text).
 
     >>> line_candidates(["all rights reserved", "a | b | c", "a quiet sentence."])
     ([True, False, False], [False, True, False])
@@ -777,16 +777,18 @@ def line_candidates(lows: Sequence[str]) -> tuple[list[bool], list[bool]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
+    start, anywhere = LEXICON_RE2
+    try:  # (a pattern RE2 cannot compile fails here too: test_lexicon checks they compile)
         lines = pa.array(lows, pa.large_string())
+        lexicon = pc.or_(
+            pc.or_(
+                pc.match_substring_regex(lines, start), pc.match_substring_regex(lines, anywhere)
+            ),
+            pc.match_substring_regex(lines, WHOLE_LINE_RE2),
+        )
+        separators = pc.match_substring_regex(lines, NAV_SEPARATORS_RE2)
     except (UnicodeError, pa.ArrowException):
         return [True] * len(lows), [True] * len(lows)
-    start, anywhere = LEXICON_RE2
-    lexicon = pc.or_(
-        pc.or_(pc.match_substring_regex(lines, start), pc.match_substring_regex(lines, anywhere)),
-        pc.match_substring_regex(lines, WHOLE_LINE_RE2),
-    )
-    separators = pc.match_substring_regex(lines, NAV_SEPARATORS_RE2)
     return lexicon.to_pylist(), separators.to_pylist()
 
 
