@@ -15,7 +15,9 @@ here. `flag_lines` runs in three phases:
    the headline right above it. One block: further blocks lost on every dev set (their
    labels call reader comments boilerplate; README, "Tried and dropped"). When no line is
    content evidence, the fallback scores *prose-like* lines (enough words, and a sentence
-   end or stopwords) instead, so a short clean document keeps its text.
+   end or stopwords) instead, so a short clean document keeps its text; a page with no
+   evidence either way (only short unpunctuated lines, none of them strong boilerplate
+   evidence: "Hello world") keeps all of it.
 3. **classify**: inside a block, unsure lines are content (a headline or a list inside
    the article); outside, they are `context_boilerplate`, as is a sentence isolated between
    boilerplate lines (a teaser inside a "more stories" list), jusText-style (Pomikalek
@@ -626,7 +628,9 @@ def content_blocks(
     `evidence` is True (boilerplate), False (content evidence) or None (unsure). When no
     line is content evidence, prose-like lines take the content score instead (fallback 1);
     when no span scores either, unsure `wordy` lines (>= MIN_WORDS words, or a sentence end:
-    "Danke!") do (fallback 2).
+    "Danke!") do (fallback 2); when still none does and no line is boilerplate evidence
+    either ("Hello world", a list of product names), every line is inside (fallback 3:
+    nothing on the page says what to flag).
 
     >>> content_blocks([True, None, True], [False, True, False], [False, True, False])
     [False, True, False]
@@ -649,8 +653,8 @@ def content_blocks(
             for s, w, ev in zip(scores, wordy, evidence, strict=True)
         ]
         start, end = main_block(scores)
-    if end <= start:
-        return [False] * n
+    if end <= start:  # fallback 3: no evidence either way on the whole page, nothing to flag
+        return [ev is None for ev in evidence] if True not in evidence else [False] * n
     lo, hi = grow_block((start, end), evidence, sentence_like)
     return [lo <= i < hi for i in range(n)]
 

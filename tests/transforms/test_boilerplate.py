@@ -863,8 +863,18 @@ def test_a_short_document_ending_like_a_sentence_keeps_its_text(lines, lang):
     assert _flags(lines, langs=[lang] * len(lines)) == [()] * len(lines)
 
 
-@pytest.mark.parametrize("lines", [["Hello"], ["Tack"], ["Home", "News"]])
-def test_a_short_document_without_a_sentence_end_stays_boilerplate(lines):
+@pytest.mark.parametrize(
+    "lines", [["Hello"], ["Tack"], ["Hello world"], ["Summer sale", "Blue linen shirt"]]
+)
+def test_a_page_without_evidence_either_way_keeps_its_text(lines):
+    """Fallback 3: no line is boilerplate or content evidence, so none is flagged."""
+    assert _flags(lines) == [()] * len(lines)
+
+
+@pytest.mark.parametrize(
+    "lines", [["Home", "News"], ["Log in"], ["12:30", "Hello there"], ["© 2024 Acme", "Hello"]]
+)
+def test_a_short_page_with_boilerplate_evidence_stays_boilerplate(lines):
     assert all(_flags(lines))
 
 
