@@ -654,7 +654,7 @@ def content_blocks(
         ]
         start, end = main_block(scores)
     if end <= start:  # fallback 3: no evidence either way on the whole page, nothing to flag
-        return [ev is None for ev in evidence] if True not in evidence else [False] * n
+        return [True not in evidence] * n  # (every line is unsure here: no content evidence)
     lo, hi = grow_block((start, end), evidence, sentence_like)
     return [lo <= i < hi for i in range(n)]
 
