@@ -542,7 +542,7 @@ def _line_evidence(
     weak: list[str] = []
     if separators and _C.NAVIGATION_SEPARATORS in rules and lx.NAV_SEPARATORS.search(s):
         strong.append(_C.NAVIGATION_SEPARATORS)
-    if sum(map(len, tokens)) < MIN_LETTER_RATIO * len(s.replace(" ", "")):
+    if sum(map(len, tokens)) < MIN_LETTER_RATIO * (len(s) - s.count(" ")):
         if not lx.ALNUM.search(s):
             if _C.NO_TEXT in rules:
                 strong.append(_C.NO_TEXT)
@@ -770,7 +770,7 @@ def flag_lines(
             evidence.append(None)
             continue
         if repeated[i] or templ[i] or runs[i]:
-            strong, weak = ev.strong, ev.weak
+            strong, weak, content, prose = ev.strong, ev.weak, ev.content, ev.prose
             if repeated[i]:
                 if ev.words >= repeat_min_words and not ev.terminal:
                     strong = (*strong, _REPEATED)
@@ -778,18 +778,17 @@ def flag_lines(
                     # A repeated sentence (a quoted post, a lede or a reply printed twice)
                     # is no evidence either way: unsure, kept only inside a content block.
                     weak = (*weak, _REPEATED)
-                    ev = ev._replace(content=False)
+                    content = False
             # A long punctuated line shared by many documents is a syndicated copy (dedup's
             # business), not a site template.
-            if templ[i] and not ev.content:
+            if templ[i] and not content:
                 strong = (*strong, _TEMPLATE)
             if runs[i]:
                 weak = (*weak, _RUN)
             if strong:
-                ev = ev._replace(strong=strong, weak=weak, content=False, prose=False)
-            else:
-                ev = ev._replace(weak=weak)
-            lines[i] = ev
+                content = prose = False
+            # (a new tuple, not `ev._replace`: ~3x cheaper, and this runs on most lines)
+            ev = lines[i] = Evidence(strong, weak, content, prose, ev.words, ev.terminal)
         evidence.append(True if ev.strong else False if ev.content else None)
     if _CONTEXT[0] not in rules:
         return [_EMPTY if ev is None else ev.strong + ev.weak for ev in lines]
