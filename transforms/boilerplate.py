@@ -459,29 +459,37 @@ class EvidenceCache:
             pass
         return ev
 
-    def prime(self, lines: Sequence[tuple[str, str | None]]) -> None:
-        """Compute and keep the evidence of the (stripped line, language) pairs not cached
-        yet, with the prefilters as RE2 scans over all of them at once (a scan costs ~3.5 ms
-        to set up: one call per chunk, not per line or language)."""
+    def prime(self, lines: Sequence[tuple[str, str | None]]) -> list[Evidence | None]:
+        """The evidence of many (stripped line, language) pairs (None for an empty line):
+        the ones not cached yet computed in one pass, with the prefilters as RE2 scans over
+        all of them at once (a scan costs ~3.5 ms to set up: one call per chunk, not per line
+        or language). Lines of at most EVIDENCE_CACHE_MAX_CHARS are kept in the cache."""
         entries = self.entries
-        todo: dict[str, tuple[str, str | None]] = {}
-        for s, lang in lines:
-            if s and len(s) <= EVIDENCE_CACHE_MAX_CHARS:
+        out: list[Evidence | None] = [None] * len(lines)
+        todo: dict[str, list[int]] = {}  # key -> positions of the pairs not cached
+        for i, (s, lang) in enumerate(lines):
+            if s:
                 key = f"{lang or ''}\0{s}"
-                if key not in entries:
-                    todo[key] = (s, lang)
-                    if len(todo) >= EVIDENCE_CACHE_SIZE:
-                        break
+                ev = entries.get(key)
+                if ev is None:
+                    todo.setdefault(key, []).append(i)
+                else:
+                    out[i] = ev
         if not todo:
-            return
-        lows = [s.lower() for s, _ in todo.values()]
+            return out
+        pairs = [lines[at[0]] for at in todo.values()]
+        lows = [s.lower() for s, _ in pairs]
         lexicon, separators = lx.line_candidates(lows)
         rules, config = self.rules, self.config
-        for (key, (s, lang)), low, m, sep in zip(
-            todo.items(), lows, lexicon, separators, strict=True
+        for (key, at), (s, lang), low, m, sep in zip(
+            todo.items(), pairs, lows, lexicon, separators, strict=True
         ):
             ev = _line_evidence(s, lang, rules, config, low=low, candidate=m, separators=sep)
-            self._add(key, ev)
+            if len(s) <= EVIDENCE_CACHE_MAX_CHARS:
+                ev = self._add(key, ev)
+            for i in at:
+                out[i] = ev
+        return out
 
     def _add(self, key: str, ev: Evidence) -> Evidence:
         shared = self.shared
@@ -504,13 +512,19 @@ def prime_line_evidence(
     *,
     rules: frozenset[str] = RULES,
     config: BoilerplateConfig = DEFAULT_CONFIG,
-) -> None:
-    """Fill the line cache for many documents' lines (each with its document's language), so
-    that their `flag_lines` calls find every short line's evidence computed in one pass."""
+) -> list[list[Evidence | None]]:
+    """Phase 1 of many documents at once: each line's evidence with its document's language
+    (None for an empty line), per document, for `flag_lines(..., evidence=)`; the lines not
+    in the line cache are computed in one pass (`EvidenceCache.prime`)."""
     own = _evidence_function(rules, config)
-    own.prime(
+    flat = own.prime(
         [(t.strip(), lang) for lines, lang in zip(texts, doc_langs, strict=True) for t in lines]
     )
+    out, at = [], 0
+    for lines in texts:
+        out.append(flat[at : at + len(lines)])
+        at += len(lines)
+    return out
 
 
 def clear_evidence_cache() -> None:
@@ -734,11 +748,14 @@ def flag_lines(
     min_template_docs: int | None = None,
     rules: frozenset[str] = RULES,
     config: BoilerplateConfig = DEFAULT_CONFIG,
+    evidence: Sequence[Evidence | None] | None = None,
 ) -> list[tuple[str, ...]]:
     """Reason codes for every line of one document; () means content.
 
     `langs` are the lines' raw language labels (stage A); their character-weighted majority,
     or `doc_lang`, picks the stoplist. `rules` switches signals off (for measuring them).
+    `evidence`: the lines' phase 1, when `prime_line_evidence` computed it (with the same
+    `doc_lang`, rules and config).
     """
     if not rules <= RULES:
         raise ValueError(f"unknown rules: {sorted(rules - RULES)}")
@@ -752,10 +769,15 @@ def flag_lines(
     if doc_lang is None and langs is not None:
         doc_lang = document_language(langs, texts)
     # phase 1: signals
-    own = _evidence_function(rules, config)
-    lines: list[Evidence | None] = [
-        own(s, doc_lang) if s else None for s in (text.strip() for text in texts)
-    ]
+    if evidence is None:
+        own = _evidence_function(rules, config)
+        lines: list[Evidence | None] = [
+            own(s, doc_lang) if s else None for s in (text.strip() for text in texts)
+        ]
+    elif len(evidence) != n:
+        raise ValueError("evidence must hold one entry per line")
+    else:
+        lines = list(evidence)
     repeated = repeated_in_doc(keys) if _REPEATED in rules else [False] * n
     runs = _unpunctuated(lines) if _RUN in rules else [False] * n
     templ = (

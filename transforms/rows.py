@@ -262,14 +262,20 @@ def finish_documents(
 ) -> list[FinishedDocument]:
     """Boilerplate flags, final line languages and the document row of each document; the
     content texts' languages are detected in one batched call, the lines' evidence is
-    computed in one pass (`prime_line_evidence`)."""
+    computed in one pass (`prime_line_evidence`) and handed to `flag_lines`."""
     doc_langs = [document_language(d.langs_raw, d.texts) for d in docs]
-    prime_line_evidence([d.texts for d in docs], doc_langs, config=boilerplate)
+    evidence = prime_line_evidence([d.texts for d in docs], doc_langs, config=boilerplate)
     reasons = [
         flag_lines(
-            d.texts, d.keys, d.key_doc_counts, langs=d.langs_raw, doc_lang=lang, config=boilerplate
+            d.texts,
+            d.keys,
+            d.key_doc_counts,
+            langs=d.langs_raw,
+            doc_lang=lang,
+            config=boilerplate,
+            evidence=ev,
         )
-        for d, lang in zip(docs, doc_langs, strict=True)
+        for d, lang, ev in zip(docs, doc_langs, evidence, strict=True)
     ]
     texts = [
         content_text(d.texts, [bool(r) for r in rs]) for d, rs in zip(docs, reasons, strict=True)

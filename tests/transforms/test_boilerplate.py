@@ -230,6 +230,33 @@ def test_primed_line_evidence_is_the_per_line_evidence():
     assert sum(bool(ev.strong) for ev in alone) > 100  # the lexicon and others did fire
 
 
+def test_flag_lines_with_primed_evidence_flags_as_it_does_alone():
+    """`flag_lines(..., evidence=prime_line_evidence(...))` is `flag_lines` on its own."""
+    pages = _load(SAMPLE)[:30] + _load(SAMPLE_TRAFILATURA)[:10]
+    texts = [[*p["lines"], "", "Log in", "x" * 500 + " Log in"] for p in pages]
+    langs = ["en"] * 30 + ["de"] * 10
+    keys = [[line_key(t) for t in ts] for ts in texts]
+    counts = [[1] * len(ts) for ts in texts]
+    clear_evidence_cache()
+    alone = [
+        flag_lines(ts, ks, cs, doc_lang=lang)
+        for ts, ks, cs, lang in zip(texts, keys, counts, langs, strict=True)
+    ]
+    clear_evidence_cache()
+    primed = prime_line_evidence(texts, langs)
+    assert [len(ev) for ev in primed] == [len(ts) for ts in texts]
+    assert all(ev[-3] is None for ev in primed)  # the empty line
+    together = [
+        flag_lines(ts, ks, cs, doc_lang=lang, evidence=ev)
+        for ts, ks, cs, lang, ev in zip(texts, keys, counts, langs, primed, strict=True)
+    ]
+    clear_evidence_cache()
+    assert together == alone
+    assert sum(bool(r) for rs in alone for r in rs) > 200
+    with pytest.raises(ValueError, match="one entry per line"):
+        flag_lines(["a", "b"], [1, 2], [1, 1], evidence=[None])
+
+
 @pytest.mark.parametrize(
     ("low", "passes"),
     [
