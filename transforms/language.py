@@ -84,14 +84,13 @@ def prepare_text(text: str, *, max_chars: int = MAX_DETECT_CHARS) -> str | None:
             return None
         upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
         return text.lower() if upper and upper / n_letters >= UPPER_SHARE_LOWERCASE else text
+    if text == text.lower():  # no upper-case letters: only whether it has a letter at all
+        return text if any(map(str.isalpha, text)) else None
     n_letters = sum(map(str.isalpha, text))  # map over str methods: ~5x a generator
     if not n_letters:
         return None
-    if text != text.lower():  # only text with upper-case letters needs the count
-        upper = sum(map(str.isupper, text))
-        if upper / n_letters >= UPPER_SHARE_LOWERCASE:
-            text = text.lower()
-    return text
+    upper = sum(map(str.isupper, text))
+    return text.lower() if upper / n_letters >= UPPER_SHARE_LOWERCASE else text
 
 
 def guard_script(lang: str, text: str) -> str:
@@ -209,7 +208,12 @@ def is_weak_line(text: str, score: float) -> bool:
     # counting a long line to its end: every line is tested in `smooth_languages`)
     if score < WEAK_SCORE or len(text.split(None, WEAK_MAX_WORDS)) <= WEAK_MAX_WORDS:
         return True
-    if sum(map(str.isalpha, text[: 2 * WEAK_MAX_LETTERS + 2])) > WEAK_MAX_LETTERS:
+    head = text[: 2 * WEAK_MAX_LETTERS + 2]
+    if head.isascii():  # letters counted by bytes.translate, as in prepare_text
+        raw = head.encode("ascii")
+        if len(raw) - len(raw.translate(None, _ASCII_LETTERS)) > WEAK_MAX_LETTERS:
+            return False
+    elif sum(map(str.isalpha, head)) > WEAK_MAX_LETTERS:
         return False
     return sum(map(str.isalpha, text)) <= WEAK_MAX_LETTERS
 

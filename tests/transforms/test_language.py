@@ -214,10 +214,21 @@ def _reference_prepare(text):  # the definition, with str methods on every chara
 
 @pytest.mark.parametrize(
     "text",
-    ["ABC d", "ABc de", "AB cde", "12:30 -- 4", "", "x", "MiXeD 42 CaSe!", "ÆØÅ æ", "ÆØ åæø", "Ab"],
+    [
+        *("ABC d", "ABc de", "AB cde", "12:30 -- 4", "", "x", "MiXeD 42 CaSe!", "ÆØÅ æ", "ÆØ åæø"),
+        *("Ab", "ǅa", "中文", "ß", "İ", "٣ ٤", "\u0301", "éé", "ÉÉ é"),
+    ],
 )
 def test_prepare_text_ascii_and_unicode_paths_follow_the_definition(text):
     assert prepare_text(text) == _reference_prepare(text)
+
+
+def test_prepare_text_is_its_definition_on_random_text():
+    rng = random.Random(11)
+    alphabet = " aAéÉ1.ǅ中ßЗз٣\u0301"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert prepare_text(text) == _reference_prepare(text), text
 
 
 def _weak_by_definition(text: str, score: float) -> bool:
