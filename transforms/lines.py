@@ -15,9 +15,12 @@ import xxhash
 _DIGITS = re.compile(r"\d")
 # Everything that is not a letter, a mark or a digit (after digits became 0) is a separator.
 _NON_WORD = re.compile(r"[\W_]+")
-# The same two rules on ASCII text (after lower()): digits are 0-9, word characters a-z 0-9.
-_ASCII_NON_WORD = re.compile(r"[^a-z0-9]+")
-_ASCII_ZERO = str.maketrans("123456789", "000000000")
+# The same rules on ASCII text as one bytes.translate table: upper case to lower, digits to
+# 0, every other byte (punctuation, whitespace, controls) to a space; then split and join.
+_ASCII_NORMALIZE = bytes(
+    c + 32 if 65 <= c <= 90 else 48 if 48 <= c <= 57 else c if 97 <= c <= 122 else 32
+    for c in range(256)
+)
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,14 @@ def normalize_line(text: str) -> str:
     >>> normalize_line("Page 12 of 30")
     'page 00 of 00'
     """
-    if text.isascii():  # same result, ~1.5x faster: NFKC is the identity, casefold is lower
-        return _ASCII_NON_WORD.sub(" ", text.lower().translate(_ASCII_ZERO)).strip()
+    if text.isascii():  # same result, ~4x faster: NFKC is the identity, casefold is lower
+        return _normalize_ascii(text).decode("ascii")
     return _normalize_unicode(text)
+
+
+def _normalize_ascii(text: str) -> bytes:
+    """`normalize_line` of ASCII text, as bytes."""
+    return b" ".join(text.encode("ascii").translate(_ASCII_NORMALIZE).split())
 
 
 def _normalize_unicode(text: str) -> str:
@@ -103,8 +111,8 @@ def _normalize_unicode(text: str) -> str:
 
 def line_key(text: str) -> int:
     """Unsigned 64-bit xxh3 hash of the normalized line (0 for lines with no word characters)."""
-    norm = normalize_line(text)
-    return xxhash.xxh3_64_intdigest(norm.encode()) if norm else 0
+    norm = _normalize_ascii(text) if text.isascii() else normalize_line(text).encode()
+    return xxhash.xxh3_64_intdigest(norm) if norm else 0
 
 
 def line_keys(texts: Sequence[str]) -> list[int]:

@@ -56,6 +56,22 @@ def test_ascii_fast_path_equals_the_unicode_rules():
         assert normalize_line(text) == _normalize_unicode(text), repr(text)
 
 
+def test_line_keys_of_any_ascii_text_follow_the_unicode_rules():
+    import random
+
+    import xxhash
+
+    from transforms.lines import _normalize_unicode
+
+    rng = random.Random(3)
+    every = [chr(c) for c in range(128)]  # controls, DEL and the underscore included
+    texts = ["".join(rng.choices(every, k=rng.randint(0, 30))) for _ in range(5000)] + every
+    for text in texts:
+        norm = _normalize_unicode(text)
+        assert normalize_line.__wrapped__(text) == norm, repr(text)
+        assert line_key(text) == (xxhash.xxh3_64_intdigest(norm.encode()) if norm else 0)
+
+
 @pytest.mark.parametrize(
     "texts", [[], [""], ["", "a\n\nb", "\n"], ["Første linje\nzweite Zeile 12\n", "x"]]
 )
