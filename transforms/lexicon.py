@@ -125,6 +125,12 @@ LEXICON: dict[str, list[str]] = {
         r"^(envoyer par (e-?mail|courriel)|per e-?mail (versenden|senden|teilen|empfehlen)|"
         r"enviar por (correo|e-?mail)|skicka (med|som|via) e-?post|lähetä sähköpostilla|"
         r"(e-mail|email) this( (article|story|page|post))?)\W*$",
+        # read-aloud players of news pages, en, de, es, fr, sv, fi: "Listen to this article"
+        # (not followed by a sentence: "Listen to this story of my grandmother, who ...")
+        r"^(listen to (this|the) article|listen to this story|(diesen )?(artikel|beitrag) "
+        r"(anhören|vorlesen)|escucha(r)? (esta|la|el) (nota|noticia|artículo)|escuchar "
+        r"(artículo|noticia|nota)|écouter (cet|l'|l’) ?article|lyssna på (artikeln|texten)|"
+        r"kuuntele (artikkeli|juttu))\b[^.!?]{0,40}$",
     ],
     "lexicon_cookie": [
         r"\b(your data is being processed|vendors processing your data|legitimate interest)\b",

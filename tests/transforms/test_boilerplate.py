@@ -373,6 +373,12 @@ def test_lexicon_leaves_prose_alone(text):
         ("Kundrecensioner", "sv", "lexicon_comment"),
         ("Pflichtfeld", "de", "lexicon_comment"),
         ("This field is required!", "en", "lexicon_comment"),
+        ("Listen to this article", "en", "lexicon_share"),
+        ("Escucha esta nota aquí", "es", "lexicon_share"),
+        ("Écouter cet article", "fr", "lexicon_share"),
+        ("Artikel anhören", "de", "lexicon_share"),
+        ("Lyssna på artikeln", "sv", "lexicon_share"),
+        ("Kuuntele juttu", "fi", "lexicon_share"),
         ("Auf Lager", "de", "lexicon_navigation"),
         ("Varastossa", "fi", "lexicon_navigation"),
         ("Cantidad", "es", "lexicon_navigation"),
@@ -423,6 +429,8 @@ def test_inline_furniture_of_six_languages_is_strong(text, lang, code):
         ("Posted in 2019, this review still holds up well", "en"),
         ("LABEL: Optional attribute for adding a unique name.", "en"),
         ("Working Directory → Staging Area → Git Repository", "en"),
+        ("Listen to this story of my grandmother, who came here in 1950.", "en"),
+        ("Escucha la noticia completa en nuestro podcast, que sale cada lunes.", "es"),
     ],
 )
 def test_prose_near_the_six_language_furniture_is_not_strong(text, lang):
