@@ -1,10 +1,13 @@
 import math
 import random
+import re
+import string
 from collections import Counter
 
 import pytest
 
 from transforms.quality import (
+    GOPHER_STOP_WORDS,
     QUALITY_COLUMNS,
     QUALITY_GROUP_CHARS,
     _encode_many,
@@ -174,3 +177,75 @@ def test_measure_quality_groups_give_the_same_values():
     texts[2] = texts[2][:1000] + "\n" + texts[2][:1000]  # a repeated half
     assert sum(map(len, texts)) > QUALITY_GROUP_CHARS > max(map(len, texts))
     assert measure_quality(texts) == [quality_signals(t) for t in texts]
+
+
+# Tricky characters for the fast paths (ASCII tokenizer, vocabulary classification, line
+# ratios): lone surrogates, NUL, \x1c-\x1f (str.split/strip whitespace, not ASCII \s),
+# combining marks, CJK, other scripts' digits, fullwidth forms, ß, İ, titlecase, emoji.
+TRICKY = [
+    "", " ", "\n", "\r\n", "\ud800", "\udfff", "\x00", "\x1c", "\x1f", "\x85", "\u2028",
+    "\u00a0", "\u3000", "e\u0301", "\u0301", "漢字", "٣", "²", "½", "Ⅻ", "ａｂｃ１２３", "ß",
+    "İ", "ǅ", "ʰ", "〇", "_", "a_1", "12", "#", "...", "…", "•", " • x", "the", "and", "x.",
+    "'", '"', "\t", "\x0b", "١٢٣abc", "𝔘𝔫𝔦", "😀",
+]  # fmt: skip
+
+
+def _reference_tokens(text):
+    return re.findall(r"\w+|[^\w\s]", text)
+
+
+def _reference_counts(text):
+    tokens = _reference_tokens(text)
+    words = [t for t in tokens if t not in string.punctuation or len(t) != 1]
+    alpha = sum(any(c.isalpha() for c in t) for t in tokens)
+    stops = sum(t in GOPHER_STOP_WORDS for t in tokens)
+    return len(words), sum(map(len, words)), alpha, stops
+
+
+def _reference_lines(text):
+    lines = text.split("\n")
+    kept = [s.strip() for s in lines if s.strip()]
+    dup = find_duplicates([s for s in lines if s.strip() != ""])[1]
+    ratio = lambda a, b: a / b if b else None  # noqa: E731
+    return {
+        "c4_terminal_punct_ratio": ratio(sum(s[-1] in ".?!\"'" for s in kept), len(kept)),
+        "c4_min_words_ratio": ratio(sum(len(s.split()) >= 3 for s in kept), len(kept)),
+        "fineweb_line_punct_ratio": ratio(
+            sum(s[-1:] in tuple(".'\"!?") for s in lines), len(lines)
+        ),
+        "fineweb_short_line_ratio": ratio(sum(len(s) <= 30 for s in lines), len(lines)),
+        "fineweb_char_dup_ratio": ratio(dup, len(text) - text.count("\n")),
+    }
+
+
+def _tricky_texts(seed, count):
+    rng = random.Random(seed)
+    pool = [*TRICKY, "word", "the", "of", " ", "\n", ".", "1", "a b c", "one two three."]
+    out = []
+    for _ in range(count):
+        parts = [rng.choice(pool) if rng.random() < 0.7 else chr(rng.randrange(0x30000))]
+        parts += [rng.choice(pool) for _ in range(rng.randrange(30))]
+        out.append("".join(parts))
+    return out + TRICKY + [a + b for a in TRICKY for b in TRICKY]
+
+
+def test_tokenizer_equals_the_reference_on_every_ascii_pair_and_code_point():
+    ascii_pairs = [chr(a) + chr(b) + "x" + chr(a) for a in range(128) for b in range(128)]
+    for text in ascii_pairs:
+        assert tokenize_words(text) == _reference_tokens(text), repr(text)
+    every = "".join(map(chr, range(0x110000)))
+    assert tokenize_words(every) == _reference_tokens(every)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_counts_and_line_ratios_equal_the_reference_on_tricky_text(seed):
+    texts = _tricky_texts(seed, 300)
+    for text, q in zip(texts, measure_quality(texts), strict=True):
+        assert tokenize_words(text) == _reference_tokens(text)
+        if not text.strip():
+            continue
+        n_words, chars, alpha, stops = _reference_counts(text)
+        assert (q["gopher_words"], q["gopher_stop_words"]) == (n_words, stops), repr(text)
+        assert q["gopher_mean_word_length"] == (chars / n_words if n_words else None)
+        assert q["gopher_alpha_words_ratio"] == (alpha / n_words if n_words else None)
+        assert {k: q[k] for k in _reference_lines(text)} == _reference_lines(text), repr(text)
