@@ -135,13 +135,13 @@ class _Tokens:
 
 def _encode_many(token_lists: Sequence[Sequence[str]]) -> _Tokens:
     """One vocabulary (first-seen order) over the tokens of many texts."""
-    flat = list(itertools.chain.from_iterable(token_lists))
-    vocab = list(dict.fromkeys(flat))
+    vocab = list(dict.fromkeys(itertools.chain.from_iterable(token_lists)))
     ids = {w: i for i, w in enumerate(vocab)}
     sizes = np.fromiter(map(len, token_lists), np.int64, len(token_lists))
     bounds = np.zeros(len(token_lists) + 1, np.int64)
     np.cumsum(sizes, out=bounds[1:])
-    seq = np.fromiter(map(ids.__getitem__, flat), np.int64, len(flat))
+    flat = itertools.chain.from_iterable(token_lists)
+    seq = np.fromiter(map(ids.__getitem__, flat), np.int64, int(bounds[-1]))
     lens = np.fromiter(map(len, vocab), np.int64, len(vocab))
     return _Tokens(seq, lens, bounds, vocab, ids)
 
