@@ -62,6 +62,10 @@ _FINEWEB_END = operator.methodcaller("endswith", FINEWEB_STOP_CHARS)
 _SHORT = (FINEWEB_SHORT_LINE_LENGTH + 1).__gt__  # length -> at most the short line length
 _TOP_NS = tuple(n for n, _ in GOPHER_TOP_NGRAMS)
 _DUP_NS = tuple(n for n, _ in GOPHER_DUP_NGRAMS)
+_NGRAM_COLUMNS = tuple(  # (n, column name): top n-grams, then duplicated n-grams
+    [(n, f"gopher_top_{n}gram_char_frac") for n in _TOP_NS]
+    + [(n, f"gopher_dup_{n}gram_char_frac") for n in _DUP_NS]
+)
 
 # Column name -> kind ("int" or "float"), in the order of the `documents` schema.
 QUALITY_COLUMNS: dict[str, str] = {
@@ -388,10 +392,8 @@ def _gopher_repetition(text: str, lines: list[str], chars: dict[int, int]) -> di
         "gopher_dup_line_frac": _ratio(n_dup, len(lines)),
         "gopher_dup_line_char_frac": _ratio(dup_chars, n_chars),
     }
-    for n in _TOP_NS:
-        out[f"gopher_top_{n}gram_char_frac"] = _ratio(chars[n], n_chars)
-    for n in _DUP_NS:
-        out[f"gopher_dup_{n}gram_char_frac"] = _ratio(chars[n], n_chars)
+    for n, name in _NGRAM_COLUMNS:
+        out[name] = _ratio(chars[n], n_chars)
     return out
 
 
