@@ -180,12 +180,13 @@ def _minhash_flat(flat: np.ndarray, sizes: np.ndarray, *, num_perm: int, seed: i
         with np.errstate(over="ignore"):
             np.multiply(a, flat[None, lo:hi], out=hv)
             np.add(hv, b, out=hv)
-        np.right_shift(hv, np.uint64(32), out=hv)
         first = int(np.searchsorted(ends, lo, side="right"))  # documents overlapping [lo, hi)
         last = int(np.searchsorted(starts, hi, side="left"))
         offsets = np.maximum(starts[first:last], lo) - lo
         rows = nonempty[first:last]
-        out[rows] = np.minimum(out[rows], np.minimum.reduceat(hv, offsets, axis=1).T)
+        # x >> 32 keeps the order of x: shift the minima, not every value
+        low = np.minimum.reduceat(hv, offsets, axis=1) >> np.uint64(32)
+        out[rows] = np.minimum(out[rows], low.T)
     return out
 
 
