@@ -549,7 +549,8 @@ def _line_evidence(
     words = count_words(s)
     if low is None:
         low = s.lower()
-    tokens = lx.WORD.findall(low)  # letter words: the lexicon filter, letters, stopwords
+    # letter words: the lexicon filter, letters, stopwords
+    tokens = (lx.ASCII_WORD if low.isascii() else lx.WORD).findall(low)
     strong = list(_lexicon_codes(s, words, low=low, tokens=tokens, candidate=candidate))
     if strong and not rules >= _LEXICON_VALUES:
         strong = [c for c in strong if c in rules]

@@ -851,6 +851,8 @@ RELATIVE_TIME = re.compile(
 ALNUM = re.compile(r"[^\W_]")
 CJK_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[^\W\d_]+")
+# WORD on lowercased ASCII text (~1.6x faster than the Unicode class there).
+ASCII_WORD = re.compile(r"[a-z]+")
 
 # Scripts written without spaces between words: a whitespace "word" there is a clause.
 # Han, kana (Chinese, Japanese), Thai, Lao, Khmer, Myanmar.

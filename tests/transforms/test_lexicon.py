@@ -72,3 +72,15 @@ def test_the_re2_patterns_compile_and_stay_selective():
     ] * 10
     assert lx.line_candidates(prose)[0] == [False] * len(prose)
     assert lx.line_candidates(["all rights reserved"])[0] == [True]
+
+
+@pytest.mark.parametrize(
+    "text", ["Read MORE 24/7!", "\u212aelvin", "snake_case x2y", "İstanbul", ""]
+)
+def test_ascii_words_are_the_words_of_lowercased_ascii_text(text):
+    low = text.lower()
+    if low.isascii():  # ("\u212a", the Kelvin sign, lowercases to ASCII "k")
+        assert lx.ASCII_WORD.findall(low) == lx.WORD.findall(low)
+    assert all(
+        lx.WORD.findall(chr(c).lower()) == lx.ASCII_WORD.findall(chr(c).lower()) for c in range(128)
+    )
