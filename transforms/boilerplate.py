@@ -460,23 +460,45 @@ class EvidenceCache:
         return ev
 
     def prime(self, lines: Sequence[tuple[str, str | None]]) -> list[Evidence | None]:
-        """The evidence of many (stripped line, language) pairs (None for an empty line):
-        the ones not cached yet computed in one pass, with the prefilters as RE2 scans over
-        all of them at once (a scan costs ~3.5 ms to set up: one call per chunk, not per line
-        or language). Lines of at most EVIDENCE_CACHE_MAX_CHARS are kept in the cache."""
-        entries = self.entries
+        """The evidence of many (stripped line, language) pairs (None for an empty line).
+
+        The short lines not cached yet are computed together, with the prefilters as RE2
+        scans over all of them at once (a scan costs ~3.5 ms to set up: one call per chunk,
+        not per line or language), at most EVIDENCE_CACHE_SIZE distinct lines per pass (the
+        pass's own memory stays bounded however many lines a chunk holds), and kept in the
+        cache; longer lines are computed on their own, as `__call__` does.
+        """
+        entries, rules, config = self.entries, self.rules, self.config
         out: list[Evidence | None] = [None] * len(lines)
         todo: dict[str, list[int]] = {}  # key -> positions of the pairs not cached
         for i, (s, lang) in enumerate(lines):
-            if s:
-                key = f"{lang or ''}\0{s}"
-                ev = entries.get(key)
-                if ev is None:
-                    todo.setdefault(key, []).append(i)
-                else:
-                    out[i] = ev
-        if not todo:
-            return out
+            if not s:
+                continue
+            if len(s) > EVIDENCE_CACHE_MAX_CHARS:
+                out[i] = _line_evidence(s, lang, rules, config)
+                continue
+            key = f"{lang or ''}\0{s}"
+            ev = entries.get(key)
+            if ev is not None:
+                out[i] = ev
+            elif key in todo:
+                todo[key].append(i)
+            else:
+                todo[key] = [i]
+                if len(todo) >= EVIDENCE_CACHE_SIZE:
+                    self._compute(todo, lines, out)
+                    todo = {}
+        if todo:
+            self._compute(todo, lines, out)
+        return out
+
+    def _compute(
+        self,
+        todo: dict[str, list[int]],
+        lines: Sequence[tuple[str, str | None]],
+        out: list[Evidence | None],
+    ) -> None:
+        """One pass of `prime`: the evidence of `todo`'s lines into `out` and the cache."""
         pairs = [lines[at[0]] for at in todo.values()]
         lows = [s.lower() for s, _ in pairs]
         lexicon, separators = lx.line_candidates(lows)
@@ -484,12 +506,11 @@ class EvidenceCache:
         for (key, at), (s, lang), low, m, sep in zip(
             todo.items(), pairs, lows, lexicon, separators, strict=True
         ):
-            ev = _line_evidence(s, lang, rules, config, low=low, candidate=m, separators=sep)
-            if len(s) <= EVIDENCE_CACHE_MAX_CHARS:
-                ev = self._add(key, ev)
+            ev = self._add(
+                key, _line_evidence(s, lang, rules, config, low=low, candidate=m, separators=sep)
+            )
             for i in at:
                 out[i] = ev
-        return out
 
     def _add(self, key: str, ev: Evidence) -> Evidence:
         shared = self.shared

@@ -230,6 +230,26 @@ def test_primed_line_evidence_is_the_per_line_evidence():
     assert sum(bool(ev.strong) for ev in alone) > 100  # the lexicon and others did fire
 
 
+def test_priming_many_lines_works_in_bounded_passes(monkeypatch):
+    """More distinct lines than the cache holds: several RE2 passes of at most that many
+    lines, and every line still gets the evidence it gets alone (long ones included)."""
+    from transforms import boilerplate as bp
+
+    monkeypatch.setattr(bp, "EVIDENCE_CACHE_SIZE", 50)
+    sizes: list[int] = []
+    scan = lx.line_candidates
+    monkeypatch.setattr(lx, "line_candidates", lambda lows: sizes.append(len(lows)) or scan(lows))
+    lines = [f"Log in to read part {i} of the story." for i in range(180)]
+    lines += ["Home", "", "Home", "word " * 100]  # a repeat, an empty and a long line
+    clear_evidence_cache()
+    primed = prime_line_evidence([lines], ["en"])[0]
+    clear_evidence_cache()
+    alone = [line_evidence(t, lang="en") if t.strip() else None for t in lines]
+    clear_evidence_cache()
+    assert primed == alone
+    assert len(sizes) == 4 and max(sizes) <= 50 and sum(sizes) == 181
+
+
 def test_flag_lines_with_primed_evidence_flags_as_it_does_alone():
     """`flag_lines(..., evidence=prime_line_evidence(...))` is `flag_lines` on its own."""
     pages = _load(SAMPLE)[:30] + _load(SAMPLE_TRAFILATURA)[:10]
