@@ -403,6 +403,8 @@ class Evidence(NamedTuple):
 # EVIDENCE_CACHE_MAX_CHARS.
 EVIDENCE_CACHE_SIZE = 1 << 16
 EVIDENCE_CACHE_MAX_CHARS = 400
+# Characters of one `EvidenceCache.prime` pass (its lowercased copies and RE2 input).
+PRIME_PASS_CHARS = 1 << 23
 # The cached lines share few distinct Evidence values (65,536 distinct benchmark lines: 1,298
 # values), so the cache holds one object per value: ~120 bytes less per entry (its tuples),
 # 33 -> 25 MiB for a full cache. Bounded too (cleared when full: values do not depend on it).
@@ -462,55 +464,62 @@ class EvidenceCache:
     def prime(self, lines: Sequence[tuple[str, str | None]]) -> list[Evidence | None]:
         """The evidence of many (stripped line, language) pairs (None for an empty line).
 
-        The short lines not cached yet are computed together, with the prefilters as RE2
-        scans over all of them at once (a scan costs ~3.5 ms to set up: one call per chunk,
-        not per line or language), at most EVIDENCE_CACHE_SIZE distinct lines per pass (the
-        pass's own memory stays bounded however many lines a chunk holds), and kept in the
-        cache; longer lines are computed on their own, as `__call__` does.
+        The lines not cached yet are computed together, with the prefilters as RE2 scans over
+        all of them at once (a scan costs ~3.5 ms to set up: one call per chunk, not per line
+        or language), in passes of at most EVIDENCE_CACHE_SIZE distinct lines and
+        PRIME_PASS_CHARS characters (a pass's lowercased copies stay bounded however many
+        lines a chunk holds); the short ones are kept in the cache.
         """
-        entries, rules, config = self.entries, self.rules, self.config
+        entries = self.entries
         out: list[Evidence | None] = [None] * len(lines)
-        todo: dict[str, list[int]] = {}  # key -> positions of the pairs not cached
+        todo: dict[str, list[int]] = {}  # key -> positions of the short lines not cached
+        longs: list[int] = []  # positions of the lines too long for the cache
+        chars = 0
         for i, (s, lang) in enumerate(lines):
             if not s:
                 continue
             if len(s) > EVIDENCE_CACHE_MAX_CHARS:
-                out[i] = _line_evidence(s, lang, rules, config)
-                continue
-            key = f"{lang or ''}\0{s}"
-            ev = entries.get(key)
-            if ev is not None:
-                out[i] = ev
-            elif key in todo:
-                todo[key].append(i)
+                longs.append(i)
             else:
+                key = f"{lang or ''}\0{s}"
+                ev = entries.get(key)
+                if ev is not None:
+                    out[i] = ev
+                    continue
+                if key in todo:
+                    todo[key].append(i)
+                    continue
                 todo[key] = [i]
-                if len(todo) >= EVIDENCE_CACHE_SIZE:
-                    self._compute(todo, lines, out)
-                    todo = {}
-        if todo:
-            self._compute(todo, lines, out)
+            chars += len(s)
+            if len(todo) + len(longs) >= EVIDENCE_CACHE_SIZE or chars >= PRIME_PASS_CHARS:
+                self._compute(todo, longs, lines, out)
+                todo, longs, chars = {}, [], 0
+        if todo or longs:
+            self._compute(todo, longs, lines, out)
         return out
 
     def _compute(
         self,
         todo: dict[str, list[int]],
+        longs: list[int],
         lines: Sequence[tuple[str, str | None]],
         out: list[Evidence | None],
     ) -> None:
-        """One pass of `prime`: the evidence of `todo`'s lines into `out` and the cache."""
-        pairs = [lines[at[0]] for at in todo.values()]
+        """One pass of `prime`: the evidence of its lines into `out`, the short ones cached."""
+        pairs = [lines[at[0]] for at in todo.values()] + [lines[i] for i in longs]
         lows = [s.lower() for s, _ in pairs]
         lexicon, separators = lx.line_candidates(lows)
         rules, config = self.rules, self.config
-        for (key, at), (s, lang), low, m, sep in zip(
-            todo.items(), pairs, lows, lexicon, separators, strict=True
-        ):
-            ev = self._add(
-                key, _line_evidence(s, lang, rules, config, low=low, candidate=m, separators=sep)
-            )
+        found = [
+            _line_evidence(s, lang, rules, config, low=low, candidate=m, separators=sep)
+            for (s, lang), low, m, sep in zip(pairs, lows, lexicon, separators, strict=True)
+        ]
+        for (key, at), ev in zip(todo.items(), found, strict=False):
+            ev = self._add(key, ev)
             for i in at:
                 out[i] = ev
+        for i, ev in zip(longs, found[len(todo) :], strict=True):
+            out[i] = ev
 
     def _add(self, key: str, ev: Evidence) -> Evidence:
         shared = self.shared
