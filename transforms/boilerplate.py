@@ -514,7 +514,7 @@ class EvidenceCache:
             _line_evidence(s, lang, rules, config, low=low, candidate=m, separators=sep)
             for (s, lang), low, m, sep in zip(pairs, lows, lexicon, separators, strict=True)
         ]
-        for (key, at), ev in zip(todo.items(), found, strict=False):
+        for (key, at), ev in zip(todo.items(), found[: len(todo)], strict=True):
             ev = self._add(key, ev)
             for i in at:
                 out[i] = ev
