@@ -266,14 +266,9 @@ def finish_documents(
     doc_langs = [document_language(d.langs_raw, d.texts) for d in docs]
     evidence = prime_line_evidence([d.texts for d in docs], doc_langs, config=boilerplate)
     reasons = [
+        # (no `langs`: the document's language is `lang` already, None when all lines are `und`)
         flag_lines(
-            d.texts,
-            d.keys,
-            d.key_doc_counts,
-            langs=d.langs_raw,
-            doc_lang=lang,
-            config=boilerplate,
-            evidence=ev,
+            d.texts, d.keys, d.key_doc_counts, doc_lang=lang, config=boilerplate, evidence=ev
         )
         for d, lang, ev in zip(docs, doc_langs, evidence, strict=True)
     ]
